@@ -1,0 +1,173 @@
+"""The notebook and script API: run an experiment, load a finished run, read its tables."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+from collections.abc import Coroutine, Mapping
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import pandas as pd
+
+from evalkit import stats
+from evalkit.errors import ConfigError
+from evalkit.records import RunRecords
+from evalkit.report import build_report, summary_html
+from evalkit.runner.config import RunConfig, load_config, parse_config
+from evalkit.runner.pipeline import Pipeline
+from evalkit.runner.rundir import RunDir
+
+T = TypeVar("T")
+Grouping = Literal["all", "split", "category"]
+ConfigLike = RunConfig | Mapping[str, Any] | str | Path
+
+
+class Run:
+    """A run folder loaded for analysis: records, statistics and tables.
+
+    Attributes:
+        path: The run folder (reports/<name>).
+        records: Everything the run stored.
+
+    """
+
+    def __init__(self, path: Path, records: RunRecords, meta: Mapping[str, Any]) -> None:
+        self.path = path
+        self.records = records
+        self.meta = dict(meta)
+
+    @property
+    def name(self) -> str:
+        """The run's name."""
+        return str(self.meta.get("config", {}).get("name", self.path.name))
+
+    @property
+    def status(self) -> str:
+        """Run status: complete, running (or killed), or interrupted."""
+        return str(self.meta.get("status", "unknown"))
+
+    @property
+    def seed(self) -> int:
+        """The run's seed, reused for bootstrap intervals."""
+        return int(self.meta.get("seed", 0))
+
+    @cached_property
+    def prompts(self) -> dict[str, Any]:
+        """Prompts by id."""
+        return {p.id: p for p in self.records.prompts}
+
+    @cached_property
+    def verdicts(self) -> list[stats.Verdict]:
+        """Pairwise verdicts with both orders reconciled."""
+        return stats.reconcile(self.records.judgments)
+
+    def win_rates(self, by: Grouping = "all") -> list[stats.WinRate]:
+        """Win/tie/loss counts and win rates with 95% bootstrap intervals."""
+        return stats.win_rates(self.verdicts, self.prompts, by=by, seed=self.seed)
+
+    def grades(self, by: Grouping = "all") -> list[stats.GradeDistribution]:
+        """Grade distributions per system with intervals."""
+        return stats.grade_distributions(self.records.grades, self.prompts, by=by, seed=self.seed)
+
+    def leaderboard(self) -> list[stats.Rating]:
+        """Bradley-Terry ratings with bootstrap intervals."""
+        return stats.bradley_terry(self.verdicts, seed=self.seed)
+
+    def diagnostics(self) -> list[stats.JudgeDiagnostics]:
+        """Judge diagnostics: position flips, ties, unparsed verdicts, length bias."""
+        systems = {s["name"]: s["model"] for s in self.meta.get("config", {}).get("systems", [])}
+        return stats.judge_diagnostics(self.records.judgments, self.records.responses, systems)
+
+    def to_pandas(self, table: str = "win_rates", by: Grouping = "all") -> pd.DataFrame:
+        """A table as a DataFrame.
+
+        Tables: win_rates, grades, leaderboard, diagnostics, responses, judgments, grade_records.
+        """
+        tables = {
+            "win_rates": lambda: stats.to_frame(self.win_rates(by)),
+            "grades": lambda: stats.to_frame(self.grades(by)),
+            "leaderboard": lambda: stats.to_frame(self.leaderboard()),
+            "diagnostics": lambda: stats.to_frame(self.diagnostics()),
+            "responses": lambda: _records_frame(self.records.responses),
+            "judgments": lambda: _records_frame(self.records.judgments),
+            "grade_records": lambda: _records_frame(self.records.grades),
+        }
+        if table not in tables:
+            raise ConfigError(f"unknown table {table!r}; choose one of: {', '.join(tables)}")
+        return tables[table]()
+
+    def report(self, path: Path | None = None) -> Path:
+        """Write (or rewrite) the HTML report; returns its path."""
+        return build_report(self.records, path or self.path / "report.html", seed=self.seed)
+
+    def _repr_html_(self) -> str:
+        return summary_html(self.records)
+
+    def __repr__(self) -> str:
+        r = self.records
+        return (
+            f"Run({self.name!r}, status={self.status!r}, responses={len(r.responses)}, "
+            f"judgments={len(r.judgments)}, grades={len(r.grades)})"
+        )
+
+
+def _records_frame(records: Any) -> pd.DataFrame:
+    return pd.DataFrame([r.model_dump() for r in records])
+
+
+def load_run(path: str | Path) -> Run:
+    """Load a run folder written by ``evalkit run``."""
+    run_dir = RunDir(Path(path), create=False)
+    return Run(run_dir.path, run_dir.load_records(), run_dir.read_meta())
+
+
+def _as_config(config: ConfigLike, overrides: Mapping[str, Any]) -> RunConfig:
+    if isinstance(config, RunConfig):
+        return config.model_copy(update=dict(overrides)) if overrides else config
+    if isinstance(config, str | Path):
+        return load_config(Path(config), dict(overrides))
+    return parse_config({**config, **{k: v for k, v in overrides.items() if v is not None}})
+
+
+async def run_async(
+    config: ConfigLike,
+    *,
+    use_cache: bool = True,
+    progress: bool = True,
+    report: bool = True,
+    **overrides: Any,
+) -> Run:
+    """Run (or resume) an experiment and return the loaded Run.
+
+    Args:
+        config: A RunConfig, a config mapping, or the path of a YAML config.
+        use_cache: Answer repeated requests from the SQLite cache.
+        progress: Show progress bars.
+        report: Write report.html when done.
+        **overrides: Config fields to override (limit=, seed=, concurrency=, name=, ...).
+
+    """
+    resolved = _as_config(config, overrides)
+    run_dir = await Pipeline(resolved, use_cache=use_cache, show_progress=progress).execute()
+    loaded = load_run(run_dir.path)
+    if report:
+        loaded.report()
+    return loaded
+
+
+def run(config: ConfigLike, **kwargs: Any) -> Run:
+    """Synchronous ``run_async``; also works inside Jupyter's running event loop."""
+    return run_sync(run_async(config, **kwargs))
+
+
+def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion, in a helper thread when a loop is already running here."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    # A running loop (Jupyter) can't be re-entered; a fresh loop in a worker thread can run it.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()

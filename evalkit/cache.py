@@ -1,0 +1,139 @@
+"""SQLite cache of model calls, keyed on the full rendered request.
+
+The key hashes the backend's identity (spec, model file, engine options), the messages or
+raw prompt exactly as sent (so the template is in the key), the sampling parameters and
+the log-probability request. Deleting the cache never changes a result: it only makes
+calls again. Errors are never cached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+from evalkit.errors import ConfigError
+from evalkit.generators.base import Completion, CompletionRequest, Generator
+
+SCHEMA_VERSION = 1
+
+
+def request_key(identity: dict[str, Any], request: CompletionRequest) -> str:
+    """Stable hash of everything that determines a completion."""
+    payload = {
+        "v": SCHEMA_VERSION,
+        "backend": identity,
+        "request": request.model_dump(mode="json"),
+    }
+    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+class ResponseCache:
+    """A process-safe key -> Completion store in one SQLite file (WAL mode)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS completions (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigError(
+                f"cannot open the cache at {path}: {exc}. Choose another cache path or use --no-cache."
+            ) from exc
+
+    def get(self, key: str) -> Completion | None:
+        """Return the cached completion for a key, or None."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM completions WHERE key = ?", (key,)).fetchone()
+        return None if row is None else Completion.model_validate_json(row[0])
+
+    def put(self, key: str, completion: Completion) -> None:
+        """Store a completion (last write wins; values for one key are identical by design)."""
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO completions (key, value) VALUES (?, ?)",
+                (key, completion.model_dump_json()),
+            )
+
+    def __len__(self) -> int:
+        with self._lock:
+            (count,) = self._db.execute("SELECT COUNT(*) FROM completions").fetchone()
+        return int(count)
+
+    def clear(self) -> int:
+        """Delete every entry; returns how many were removed."""
+        removed = len(self)
+        with self._lock:
+            self._db.execute("DELETE FROM completions")
+        return removed
+
+    def close(self) -> None:
+        """Close the database connection."""
+        with self._lock:
+            self._db.close()
+
+
+class CachedCaller:
+    """Calls a generator through an optional cache and counts calls and hits.
+
+    Attributes:
+        calls: Requests that reached the backend.
+        hits: Requests answered from the cache.
+
+    """
+
+    def __init__(self, generator: Generator, cache: ResponseCache | None) -> None:
+        self.generator = generator
+        self.cache = cache
+        self.calls = 0
+        self.hits = 0
+        self._identity = generator.identity()
+
+    def key(self, request: CompletionRequest) -> str:
+        """The cache key of a request for this generator."""
+        return request_key(self._identity, request)
+
+    def lookup(self, request: CompletionRequest) -> Completion | None:
+        """Return a cached completion without calling the backend (None on a miss)."""
+        if self.cache is None:
+            return None
+        found = self.cache.get(self.key(request))
+        if found is not None:
+            self.hits += 1
+        return found
+
+    async def __call__(self, request: CompletionRequest) -> Completion:
+        """Complete a request, from the cache when possible. Errors propagate, uncached."""
+        found = self.lookup(request)
+        if found is not None:
+            return found
+        self.calls += 1
+        completion = await self.generator.complete_limited(request)
+        if self.cache is not None:
+            self.cache.put(self.key(request), completion)
+        return completion
+
+    async def complete_many(self, requests: list[CompletionRequest]) -> list[Completion | BaseException]:
+        """Complete many requests: cache hits first, the misses in one backend batch.
+
+        Batching backends (vLLM) see every miss at once; failures come back in place.
+        """
+        results: list[Completion | BaseException | None] = [self.lookup(r) for r in requests]
+        missing = [i for i, found in enumerate(results) if found is None]
+        if missing:
+            self.calls += len(missing)
+            fresh = await self.generator.complete_many([requests[i] for i in missing])
+            for index, outcome in zip(missing, fresh, strict=True):
+                results[index] = outcome
+                if self.cache is not None and isinstance(outcome, Completion):
+                    self.cache.put(self.key(requests[index]), outcome)
+        return [r for r in results if r is not None]

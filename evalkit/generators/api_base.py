@@ -1,0 +1,238 @@
+"""What the HTTP API backends share: limits, retries, latency, SDK error mapping.
+
+A subclass builds its SDK client (SDK retries off, so the policy here is the only one)
+and implements ``_send`` for one attempt. This class holds one client per event loop
+(its connection pool sized to ``max_concurrency``), admits each attempt through the
+rate limits, retries what can succeed later, and turns SDK exceptions into
+:class:`~evalkit.generators.http_retry.Failure` values with messages that say what to do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import os
+import time
+from abc import abstractmethod
+from collections.abc import Mapping, Sequence
+from types import ModuleType
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from evalkit.costs import estimate_request_tokens
+from evalkit.errors import ConfigError, MissingKeyError
+from evalkit.generators.base import Completion, CompletionRequest, Generator
+from evalkit.generators.http_retry import (
+    AttemptError,
+    Failure,
+    RetryPolicy,
+    RetryStats,
+    call_with_retries,
+    is_retryable_status,
+    parse_retry_after,
+)
+from evalkit.generators.limits import CallLimits
+
+DEFAULT_TIMEOUT_S = 120.0
+DETAIL_CHARS = 300
+FINISH_REASONS = {
+    "length": "length",
+    "max_tokens": "length",
+    "model_length": "length",
+    "stop": "stop",
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "eos": "stop",
+}
+"""Provider finish reasons mapped to evalkit's; others ("content_filter", "tool_calls") pass through."""
+
+
+def normalise_finish(reason: str | None) -> str:
+    """Map a provider's finish reason to "stop" / "length" / the provider's own word."""
+    if reason is None:
+        return "unknown"
+    return FINISH_REASONS.get(reason, reason)
+
+
+def check_options(spec: str, options: Mapping[str, Any], known: frozenset[str]) -> None:
+    """Reject keys in options (they would be written to run.json) and unknown option names."""
+    if "api_key" in options:
+        raise ConfigError(
+            f"model {spec!r}: do not put an API key in the config (it would be saved with the run); "
+            "put it in an environment variable and name that variable with the option api_key_env"
+        )
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise ConfigError(
+            f"model {spec!r}: unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
+
+
+def key_from_env(env_var: str, provider: str) -> str:
+    """The key in ``env_var``, or MissingKeyError naming the variable."""
+    key = os.environ.get(env_var, "").strip()
+    if not key:
+        raise MissingKeyError(env_var, provider)
+    return key
+
+
+def transport_module(sdk: ModuleType) -> Any:
+    """The HTTP library an SDK is built on (httpx or a successor), for its Limits class."""
+    base = sdk.DefaultAsyncHttpxClient.__mro__[1]
+    return importlib.import_module(base.__module__.partition(".")[0])
+
+
+def redact_url(url: str) -> str:
+    """The URL without user:password, safe to show in messages."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def status_message(status: int, detail: str, *, provider: str, key_env: str | None) -> str:
+    """A message for an HTTP error that says what to do next."""
+    key_hint = f" in the environment variable {key_env}" if key_env else ""
+    hints = {
+        400: "the request was rejected as invalid; fix the parameters or the prompt",
+        401: f"the API key{key_hint} was rejected; set a valid key there",
+        403: f"the API key{key_hint} is not allowed to use this model or endpoint",
+        404: "not found; check the model name and the base URL",
+        413: "the request is too large; shorten the prompt",
+        422: "the request was rejected as unprocessable; fix the parameters",
+        429: "rate limited",
+        529: "the service is overloaded",
+    }
+    hint = hints.get(status, "server error" if status >= 500 else "request failed")
+    return f"{provider} answered HTTP {status}: {hint}. Server said: {detail}"
+
+
+class ApiGenerator(Generator):
+    """Base for generators that call a model over HTTP through a provider SDK.
+
+    Attributes:
+        limits: Concurrency and per-minute limits.
+        policy: Retry policy.
+        stats: Retry counters.
+        timeout_s: Seconds before one attempt times out (and is retried).
+
+    """
+
+    provider_label = "API"
+
+    def __init__(
+        self, spec: str, options: Mapping[str, Any], *, default_concurrency: int, key_env: str | None
+    ) -> None:
+        limits = CallLimits.from_options(options, spec, default_concurrency)
+        super().__init__(spec, max_concurrency=limits.max_concurrency)
+        self.limits = limits
+        self.policy = RetryPolicy.from_options(options, spec)
+        self.stats = RetryStats()
+        self.timeout_s = float(options.get("timeout", DEFAULT_TIMEOUT_S))
+        self.key_env = key_env
+        self._secret: str | None = None
+        self._client: Any = None
+        self._client_loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    @abstractmethod
+    def sdk(self) -> ModuleType:
+        """The imported SDK module (its exception classes are used to classify failures)."""
+
+    @abstractmethod
+    def _make_client(self) -> Any:
+        """Build an SDK client with ``max_retries=0``, ``timeout_s`` and a pool of ``max_concurrency``."""
+
+    @abstractmethod
+    async def _send(self, client: Any, request: CompletionRequest) -> Completion:
+        """Make one attempt with the SDK and parse the result (latency is filled in here)."""
+
+    def client(self) -> Any:
+        """The SDK client for the running event loop (a new loop gets a new client)."""
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._client_loop is not loop:
+            self._client, self._client_loop = self._make_client(), loop
+        return self._client
+
+    def connection_limits(self) -> dict[str, int]:
+        """Pool sizes for the SDK's HTTP client: one kept-alive connection per slot."""
+        return {"max_connections": self.max_concurrency, "max_keepalive_connections": self.max_concurrency}
+
+    async def complete(self, request: CompletionRequest) -> Completion:
+        """Complete one request within the limits, retrying what can succeed later.
+
+        Raises:
+            GenerationError: The request failed for good; ``retryable`` and ``status`` say why.
+
+        """
+        async with self.limits.slot():
+            return await call_with_retries(
+                lambda: self._attempt(request), self.policy, label=self.spec, stats=self.stats
+            )
+
+    async def complete_many(self, requests: Sequence[CompletionRequest]) -> list[Completion | BaseException]:
+        """Complete many requests concurrently (``complete`` enforces the limits)."""
+        return list(await asyncio.gather(*(self.complete(r) for r in requests), return_exceptions=True))
+
+    async def _attempt(self, request: CompletionRequest) -> Completion:
+        await self.limits.admit(estimate_request_tokens(request))
+        client = self.client()
+        started = time.perf_counter()
+        try:
+            completion = await self._send(client, request)
+        except AttemptError:
+            raise
+        except Exception as exc:
+            failure = self.classify(exc)
+            if failure is None:
+                raise
+            raise AttemptError(failure) from exc
+        return completion.model_copy(update={"latency_s": time.perf_counter() - started})
+
+    def classify(self, exc: BaseException) -> Failure | None:
+        """Describe an SDK exception as a Failure; None for exceptions that are bugs, not failures."""
+        sdk = self.sdk
+        if isinstance(exc, sdk.APIStatusError):
+            status = int(exc.status_code)
+            detail = self._redact(error_detail(exc))[:DETAIL_CHARS]
+            message = status_message(status, detail, provider=self.provider_label, key_env=self.key_env)
+            return Failure(
+                message, is_retryable_status(status), status, parse_retry_after(exc.response.headers)
+            )
+        if isinstance(exc, sdk.APITimeoutError):
+            return Failure(f"{self.provider_label} did not answer within {self.timeout_s:g}s", True)
+        if isinstance(exc, sdk.APIConnectionError):
+            cause = exc.__cause__ or exc
+            return Failure(f"connection to {self.provider_label} failed: {self._redact(repr(cause))}", True)
+        if isinstance(exc, sdk.APIResponseValidationError | json.JSONDecodeError | MalformedResponseError):
+            return Failure(
+                f"{self.provider_label} sent an unreadable response: {self._redact(str(exc))}", True
+            )
+        return None
+
+    def _redact(self, text: str) -> str:
+        secret = self._secret
+        return text.replace(secret, "[redacted]") if secret and len(secret) >= 8 else text
+
+    async def aclose(self) -> None:
+        """Close the SDK client of the current loop. Safe to call twice."""
+        client, self._client = self._client, None
+        if client is not None:
+            await client.close()
+
+
+def error_detail(exc: BaseException) -> str:
+    """The server's own error message (``error.message`` in both APIs' bodies), else the exception text."""
+    body = getattr(exc, "body", None)
+    if isinstance(body, Mapping):
+        inner = body.get("error", body)
+        if isinstance(inner, Mapping) and isinstance(inner.get("message"), str):
+            return str(inner["message"])
+    return str(getattr(exc, "message", exc))
+
+
+class MalformedResponseError(ValueError):
+    """A response arrived but lacks what the API documents (no choices, no content)."""

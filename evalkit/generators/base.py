@@ -1,0 +1,125 @@
+"""The generator seam: one small ABC every backend implements.
+
+A backend completes one conversation (or one raw text prompt for completion-style
+templates) and may return token log-probabilities. Batching backends (vLLM) override
+``complete_many`` to submit everything at once; others inherit a bounded-concurrency
+gather.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from evalkit.records import Message
+
+
+class SamplingParams(BaseModel):
+    """Sampling parameters; part of every cache key."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    temperature: float = Field(0.0, ge=0.0)
+    top_p: float = Field(1.0, gt=0.0, le=1.0)
+    max_tokens: int = Field(512, ge=1)
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
+    repetition_penalty: float | None = Field(None, gt=0.0)
+
+
+class CompletionRequest(BaseModel):
+    """One call to a model.
+
+    Exactly one of ``messages`` (chat) or ``prompt`` (raw text, already rendered by a
+    completion-style template) is set. ``top_logprobs`` asks for that many alternatives
+    per generated token (None: no log-probabilities).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    messages: tuple[Message, ...] = ()
+    prompt: str | None = None
+    params: SamplingParams = SamplingParams()
+    top_logprobs: int | None = Field(None, ge=1, le=20)
+    response_format: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _one_input(self) -> CompletionRequest:
+        if bool(self.messages) == (self.prompt is not None):
+            raise ValueError("set exactly one of 'messages' or 'prompt'")
+        return self
+
+
+class TokenLogprob(BaseModel):
+    """A generated token, its log-probability, and the top alternatives at that step."""
+
+    model_config = ConfigDict(frozen=True)
+
+    token: str
+    logprob: float
+    top: tuple[tuple[str, float], ...] = ()
+
+
+class Completion(BaseModel):
+    """What a backend returned for one request."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    model_id: str = ""
+    finish_reason: str = "stop"
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_s: float = 0.0
+    rendered_prompt: str = ""
+    logprobs: tuple[TokenLogprob, ...] | None = None
+
+
+class Generator(ABC):
+    """A model backend. Subclasses implement ``complete``; ``spec`` is their identity.
+
+    Attributes:
+        spec: The spec string it was built from, e.g. "openai/gpt-4o".
+        max_concurrency: Requests in flight at once for this backend.
+
+    """
+
+    supports_logprobs: bool = False
+    supports_raw_prompt: bool = True
+
+    def __init__(self, spec: str, *, max_concurrency: int = 4) -> None:
+        self.spec = spec
+        self.max_concurrency = max_concurrency
+        self._semaphore: asyncio.Semaphore | None = None
+
+    @abstractmethod
+    async def complete(self, request: CompletionRequest) -> Completion:
+        """Complete one request. Raise GenerationError on failure after retries."""
+
+    def identity(self) -> dict[str, Any]:
+        """Everything about this backend that changes its outputs; part of the cache key.
+
+        Subclasses add model file hashes, base URLs' model names, engine options, etc.
+        Never include secrets.
+        """
+        return {"spec": self.spec}
+
+    async def complete_many(self, requests: Sequence[CompletionRequest]) -> list[Completion | BaseException]:
+        """Complete many requests; failures are returned in place, never raised."""
+        return list(
+            await asyncio.gather(*(self.complete_limited(r) for r in requests), return_exceptions=True)
+        )
+
+    async def complete_limited(self, request: CompletionRequest) -> Completion:
+        """``complete`` under this backend's concurrency limit; what the pipeline calls."""
+        if self._semaphore is None:
+            self._semaphore = asyncio.Semaphore(self.max_concurrency)
+        async with self._semaphore:
+            return await self.complete(request)
+
+    async def aclose(self) -> None:  # noqa: B027 - most backends hold nothing to release
+        """Release engines, servers and connections. Safe to call twice."""

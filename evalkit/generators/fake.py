@@ -1,0 +1,101 @@
+"""Deterministic offline backend, shipped as a real provider so the CLI runs end to end in tests.
+
+Specs:
+    fake/echo           answers "Echo: <last user text>"
+    fake/constant       answers options["text"]
+    fake/script         answers options["responses"] in turn (cycling)
+    fake/fail           always raises GenerationError (options["message"])
+
+options["delay"] (seconds) makes every call slow, for interruption tests.
+
+Every mode returns log-probabilities when asked: the chosen tokens get probability
+options.get("confidence", 0.9) and the remainder is spread over ``options["alternatives"]``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import math
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from evalkit.errors import ConfigError, GenerationError
+from evalkit.generators.base import Completion, CompletionRequest, Generator, TokenLogprob
+
+
+class FakeGenerator(Generator):
+    """Offline generator with scripted behaviour; counts its calls for tests."""
+
+    supports_logprobs = True
+
+    def __init__(self, spec: str, mode: str, options: Mapping[str, Any]) -> None:
+        super().__init__(spec, max_concurrency=int(options.get("max_concurrency", 8)))
+        self.mode = mode
+        self.options = dict(options)
+        self.calls = 0
+        self._script: Iterator[str] = itertools.cycle(
+            [str(r) for r in options.get("responses", [""])] or [""]
+        )
+
+    def identity(self) -> dict[str, Any]:
+        """Spec and behaviour options; the delay does not change outputs but is kept for simplicity."""
+        return {
+            "spec": self.spec,
+            "options": {k: v for k, v in self.options.items() if k not in {"max_concurrency", "delay"}},
+        }
+
+    async def complete(self, request: CompletionRequest) -> Completion:
+        """Answer as the mode says, after the optional delay."""
+        self.calls += 1
+        await asyncio.sleep(float(self.options.get("delay", 0.0)))
+        text = self._answer(request)
+        tokens = text.split(" ") if text else []
+        limited = " ".join(tokens[: request.params.max_tokens])
+        finish = "length" if len(tokens) > request.params.max_tokens else "stop"
+        prompt_text = request.prompt if request.prompt is not None else _flatten(request)
+        return Completion(
+            text=limited,
+            model_id=f"fake-{self.mode}",
+            finish_reason=finish,
+            prompt_tokens=len(prompt_text.split()),
+            completion_tokens=min(len(tokens), request.params.max_tokens),
+            rendered_prompt=prompt_text,
+            logprobs=self._logprobs(limited, request.top_logprobs),
+        )
+
+    def _answer(self, request: CompletionRequest) -> str:
+        if self.mode == "echo":
+            last = request.messages[-1].content if request.messages else request.prompt or ""
+            return f"Echo: {last}"
+        if self.mode == "constant":
+            return str(self.options.get("text", ""))
+        if self.mode == "script":
+            return next(self._script)
+        raise GenerationError(str(self.options.get("message", "scripted failure")))
+
+    def _logprobs(self, text: str, top: int | None) -> tuple[TokenLogprob, ...] | None:
+        if top is None:
+            return None
+        confidence = float(self.options.get("confidence", 0.9))
+        alternatives = [str(a) for a in self.options.get("alternatives", [])]
+        out = []
+        for token in text.split(" ") if text else []:
+            others = [a for a in alternatives if a != token][: top - 1]
+            rest = (1.0 - confidence) / max(len(others), 1)
+            ranked = [(token, math.log(confidence))] + [(o, math.log(rest)) for o in others]
+            out.append(TokenLogprob(token=token, logprob=math.log(confidence), top=tuple(ranked)))
+        return tuple(out)
+
+
+def _flatten(request: CompletionRequest) -> str:
+    return "\n".join(f"{m.role}: {m.content}" for m in request.messages)
+
+
+def create(name: str, options: Mapping[str, Any]) -> Generator:
+    """Factory for ``fake/<mode>``."""
+    if name not in {"echo", "constant", "script", "fail"}:
+        raise ConfigError(
+            f"unknown fake model {name!r}; use fake/echo, fake/constant, fake/script or fake/fail"
+        )
+    return FakeGenerator(f"fake/{name}", name, options)

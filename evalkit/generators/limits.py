@@ -1,0 +1,99 @@
+"""Per-backend limits: requests in flight, requests per minute, tokens per minute.
+
+Options (all optional): ``max_concurrency`` (requests in flight, default per provider),
+``requests_per_minute`` and ``tokens_per_minute``. Token admission uses the estimate
+the providers' own limiters use: prompt tokens plus ``max_tokens``
+(:func:`evalkit.costs.estimate_request_tokens`). Every attempt, retries included, is
+admitted, since providers count those too.
+
+asyncio primitives belong to one event loop; the limits rebuild them when used from a
+new loop (sync wrappers run one loop per call).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+from aiolimiter import AsyncLimiter
+
+from evalkit.errors import ConfigError
+
+
+def _positive(options: Mapping[str, Any], name: str, spec: str, *, whole: bool) -> float | None:
+    value = options.get(name)
+    if value is None:
+        return None
+    kinds: tuple[type[int] | type[float], ...] = (int,) if whole else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds) or value <= 0:
+        kind = "a whole number" if whole else "a number"
+        raise ConfigError(f"model {spec!r}: option {name} must be {kind} > 0 (got {value!r})")
+    return float(value)
+
+
+class CallLimits:
+    """Concurrency and rate limits shared by every call to one backend.
+
+    Attributes:
+        max_concurrency: Requests in flight at once.
+        requests_per_minute: Request starts allowed per minute (None: unlimited).
+        tokens_per_minute: Estimated tokens allowed per minute (None: unlimited).
+
+    """
+
+    def __init__(
+        self,
+        max_concurrency: int,
+        requests_per_minute: float | None = None,
+        tokens_per_minute: float | None = None,
+    ) -> None:
+        self.max_concurrency = max_concurrency
+        self.requests_per_minute = requests_per_minute
+        self.tokens_per_minute = tokens_per_minute
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._slots = asyncio.Semaphore(max_concurrency)
+        self._requests: AsyncLimiter | None = None
+        self._tokens: AsyncLimiter | None = None
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any], spec: str, default_concurrency: int) -> CallLimits:
+        """Read ``max_concurrency``, ``requests_per_minute`` and ``tokens_per_minute``.
+
+        Raises:
+            ConfigError: A value is not a positive number.
+
+        """
+        concurrency = _positive(options, "max_concurrency", spec, whole=True)
+        return cls(
+            int(concurrency or default_concurrency),
+            _positive(options, "requests_per_minute", spec, whole=False),
+            _positive(options, "tokens_per_minute", spec, whole=False),
+        )
+
+    def _bind(self) -> None:
+        loop = asyncio.get_running_loop()
+        if loop is self._loop:
+            return
+        self._loop = loop
+        self._slots = asyncio.Semaphore(self.max_concurrency)
+        rpm, tpm = self.requests_per_minute, self.tokens_per_minute
+        self._requests = None if rpm is None else AsyncLimiter(rpm, 60)
+        self._tokens = None if tpm is None else AsyncLimiter(tpm, 60)
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Hold one of the ``max_concurrency`` slots (across retries and their waits)."""
+        self._bind()
+        async with self._slots:
+            yield
+
+    async def admit(self, estimated_tokens: int) -> None:
+        """Wait until one more request of about ``estimated_tokens`` fits the per-minute limits."""
+        self._bind()
+        if self._requests is not None:
+            await self._requests.acquire()
+        if self._tokens is not None:
+            # A request larger than a whole minute's budget may still go alone.
+            await self._tokens.acquire(min(float(estimated_tokens), self._tokens.max_rate))

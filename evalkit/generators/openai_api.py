@@ -1,0 +1,225 @@
+"""OpenAI and OpenAI-compatible servers through the OpenAI SDK.
+
+Specs:
+    openai/<model>                       the OpenAI API (key in OPENAI_API_KEY)
+    openai-compatible/<preset>[/<model>]  a local server: vllm, llamacpp, ollama, tgi, lmstudio, sglang
+    openai-compatible/<model>            any server; base URL from options.base_url or OPENAI_BASE_URL
+
+Chat requests go to chat completions, raw ``prompt`` requests (completion-style
+templates) to the completions endpoint. Log-probabilities come back when the request
+asks for ``top_logprobs``. Base URLs and keys come from options or the environment and
+are never part of :meth:`identity` (so never in a cache key, a record or a log). Options:
+see :data:`KNOWN_OPTIONS`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Mapping
+from types import ModuleType
+from typing import Any
+
+import httpx
+
+from evalkit.errors import ConfigError, MissingDependencyError
+from evalkit.generators.api_base import (
+    ApiGenerator,
+    check_options,
+    key_from_env,
+    redact_url,
+    transport_module,
+)
+from evalkit.generators.base import Completion, CompletionRequest, Generator
+from evalkit.generators.http_retry import AttemptError, Failure
+from evalkit.generators.openai_wire import chat_arguments, completion_arguments, parse_chat, parse_completion
+
+PRESETS: dict[str, str] = {
+    "vllm": "http://127.0.0.1:8000/v1",
+    "llamacpp": "http://127.0.0.1:8080/v1",
+    "ollama": "http://127.0.0.1:11434/v1",
+    "tgi": "http://127.0.0.1:8080/v1",
+    "lmstudio": "http://127.0.0.1:1234/v1",
+    "sglang": "http://127.0.0.1:30000/v1",
+}
+"""Default base URLs of common local servers; EVALKIT_<PRESET>_BASE_URL overrides each."""
+
+KNOWN_OPTIONS = frozenset(
+    {
+        "base_url", "api_key_env", "model", "max_tokens_param", "timeout", "max_concurrency",
+        "requests_per_minute", "tokens_per_minute", "max_attempts", "retry_initial_wait", "retry_max_wait",
+    }
+)  # fmt: skip
+NO_KEY = "no-key-needed"
+"""Sent to servers that need no key: the SDK insists on one."""
+
+
+def import_openai() -> ModuleType:
+    """Import the OpenAI SDK or say how to install it."""
+    try:
+        return importlib.import_module("openai")
+    except ImportError as exc:
+        raise MissingDependencyError("openai", "openai", "OpenAI and OpenAI-compatible models") from exc
+
+
+class OpenAIGenerator(ApiGenerator):
+    """Chat and text completions through the OpenAI SDK, against OpenAI or a compatible server.
+
+    Attributes:
+        model: Model name sent with each request (None: ask the server once).
+        preset: Preset name for compatible servers ("generic" without one; None for OpenAI).
+
+    """
+
+    supports_logprobs = True
+
+    def __init__(
+        self,
+        spec: str,
+        options: Mapping[str, Any],
+        *,
+        model: str | None,
+        base_url: str | None,
+        key: str,
+        key_env: str | None,
+        preset: str | None,
+    ) -> None:
+        check_options(spec, options, KNOWN_OPTIONS)
+        default_concurrency = 8 if preset is None else 16
+        super().__init__(spec, options, default_concurrency=default_concurrency, key_env=key_env)
+        self.provider_label = "OpenAI" if preset is None else f"the server at {redact_url(base_url or '')}"
+        self.model = model
+        self.preset = preset
+        self.base_url = base_url
+        self._secret = key
+        self.max_tokens_param = str(
+            options.get("max_tokens_param", "max_tokens" if preset else "max_completion_tokens")
+        )
+
+    @property
+    def sdk(self) -> ModuleType:
+        """The openai module."""
+        return import_openai()
+
+    def identity(self) -> dict[str, Any]:
+        """Spec, preset and model name: never the base URL or the key."""
+        found = {"spec": self.spec, "model": self.model_name()}
+        return found if self.preset is None else {**found, "preset": self.preset}
+
+    def model_name(self) -> str:
+        """The model sent with requests; for a preset without one, the first the server lists."""
+        if self.model is None:
+            self.model = self._served_model()
+        return self.model
+
+    def _served_model(self) -> str:
+        url = f"{(self.base_url or '').rstrip('/')}/models"
+        try:
+            reply = httpx.get(url, headers={"Authorization": f"Bearer {self._secret}"}, timeout=10)
+            reply.raise_for_status()
+            return str(reply.json()["data"][0]["id"])
+        except (httpx.HTTPError, ValueError, KeyError, IndexError, TypeError) as exc:
+            raise ConfigError(
+                f"model {self.spec!r}: could not ask {redact_url(url)} which model it serves "
+                f"({type(exc).__name__}); start the server, or name the model with the option 'model'"
+            ) from exc
+
+    def _make_client(self) -> Any:
+        openai = self.sdk
+        transport = transport_module(openai)
+        http_client = openai.DefaultAsyncHttpxClient(
+            limits=transport.Limits(**self.connection_limits()), timeout=self.timeout_s
+        )
+        return openai.AsyncOpenAI(
+            api_key=self._secret,
+            base_url=self.base_url,
+            max_retries=0,
+            timeout=self.timeout_s,
+            http_client=http_client,
+        )
+
+    async def _send(self, client: Any, request: CompletionRequest) -> Completion:
+        model = self.model_name()
+        extra = self._extra_body(request)
+        if request.prompt is not None:
+            arguments = completion_arguments(model, request)
+            response = await client.completions.create(**arguments, extra_body=extra)
+            return parse_completion(response, model, request)
+        arguments = chat_arguments(model, request, self.max_tokens_param)
+        response = await client.chat.completions.create(**arguments, extra_body=extra)
+        return parse_chat(response, model, request)
+
+    def _extra_body(self, request: CompletionRequest) -> dict[str, Any] | None:
+        penalty = request.params.repetition_penalty
+        if penalty is None:
+            return None
+        if self.preset is None:
+            raise AttemptError(
+                Failure(
+                    "the OpenAI API has no repetition_penalty; remove it from this system's sampling",
+                    retryable=False,
+                )
+            )
+        return {"repetition_penalty": penalty}
+
+
+def create_openai(name: str, options: Mapping[str, Any]) -> Generator:
+    """Factory for ``openai/<model>``: key from OPENAI_API_KEY (or ``api_key_env``).
+
+    Raises:
+        MissingDependencyError: The openai package is not installed.
+        MissingKeyError: The key's environment variable is not set.
+
+    """
+    import_openai()
+    key_env = str(options.get("api_key_env", "OPENAI_API_KEY"))
+    key = key_from_env(key_env, "OpenAI")
+    base_url = options.get("base_url") or os.environ.get("OPENAI_BASE_URL") or None
+    return OpenAIGenerator(
+        f"openai/{name}", options, model=name, base_url=base_url, key=key, key_env=key_env, preset=None
+    )
+
+
+def create_compatible(name: str, options: Mapping[str, Any]) -> Generator:
+    """Factory for ``openai-compatible/<preset>[/<model>]`` and ``openai-compatible/<model>``.
+
+    Base URL: ``options.base_url``, then EVALKIT_<PRESET>_BASE_URL, then the preset's
+    default; the generic form uses ``options.base_url`` or OPENAI_BASE_URL. Key: the
+    variable named by ``api_key_env`` (required once named), else EVALKIT_<PRESET>_API_KEY
+    (generic form: OPENAI_API_KEY) when set, else none.
+
+    Raises:
+        MissingDependencyError: The openai package is not installed.
+        MissingKeyError: ``api_key_env`` names an unset variable.
+        ConfigError: The generic form has no base URL.
+
+    """
+    import_openai()
+    head, _, rest = name.partition("/")
+    preset = head if head in PRESETS else None
+    model = (rest or None) if preset else name
+    model = str(options["model"]) if options.get("model") else model
+    label = preset.upper() if preset else "OPENAI"
+    env_url = os.environ.get(f"EVALKIT_{label}_BASE_URL" if preset else "OPENAI_BASE_URL")
+    base_url = options.get("base_url") or env_url or (PRESETS[preset] if preset else None)
+    if not base_url:
+        raise ConfigError(
+            f"model 'openai-compatible/{name}' needs a base URL: set the option base_url or OPENAI_BASE_URL, "
+            f"or use a preset ({', '.join(PRESETS)}), e.g. openai-compatible/vllm/<model>"
+        )
+    named_env = options.get("api_key_env")
+    if named_env:
+        key_env = str(named_env)
+        key = key_from_env(key_env, f"openai-compatible/{name}")
+    else:
+        key_env = f"EVALKIT_{label}_API_KEY" if preset else "OPENAI_API_KEY"
+        key = os.environ.get(key_env, "").strip() or NO_KEY
+    return OpenAIGenerator(
+        f"openai-compatible/{name}",
+        options,
+        model=model,
+        base_url=str(base_url),
+        key=key,
+        key_env=key_env,
+        preset=preset or "generic",
+    )

@@ -1,0 +1,84 @@
+"""Resolve model specs ("openai/gpt-4o", "local/gemma-3-270m", ...) to generators.
+
+Built-in providers and third-party ones resolve through the same table: the
+``evalkit.generators`` entry-point group, whose built-in members are declared in
+pyproject.toml. A factory takes the part after the first "/" and the user's options.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from functools import cache
+from importlib import import_module
+from importlib.metadata import entry_points
+from typing import Any
+
+from evalkit.errors import ConfigError, UnknownSpecError
+from evalkit.generators.base import Generator
+
+Factory = Callable[[str, Mapping[str, Any]], Generator]
+ENTRY_POINT_GROUP = "evalkit.generators"
+
+# Also declared as entry points; kept here so a source checkout without an install works.
+BUILTIN_PROVIDERS: dict[str, str] = {
+    "fake": "evalkit.generators.fake:create",
+    "local": "evalkit.generators.llamacpp:create_packaged",
+    "gguf": "evalkit.generators.llamacpp:create_from_path",
+    "openai": "evalkit.generators.openai_api:create_openai",
+    "openai-compatible": "evalkit.generators.openai_api:create_compatible",
+    "anthropic": "evalkit.generators.anthropic_api:create",
+    "vllm": "evalkit.generators.vllm_engine:create",
+    "vllm-server": "evalkit.generators.vllm_server:create",
+}
+
+
+@cache
+def provider_table() -> dict[str, str]:
+    """Provider prefix -> "module:attr", built-ins overridden by installed entry points."""
+    table = dict(BUILTIN_PROVIDERS)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        table[ep.name] = ep.value
+    return table
+
+
+def split_spec(spec: str) -> tuple[str, str]:
+    """Split "provider/name" into its parts, with a clear error for malformed specs."""
+    provider, sep, name = spec.partition("/")
+    if not sep or not provider or not name:
+        raise UnknownSpecError(
+            f"model spec {spec!r} is not of the form 'provider/name'; "
+            f"known providers: {', '.join(sorted(provider_table()))}"
+        )
+    return provider, name
+
+
+def load_factory(provider: str) -> Factory:
+    """Import the factory registered for a provider prefix."""
+    target = provider_table().get(provider)
+    if target is None:
+        raise UnknownSpecError(
+            f"unknown model provider {provider!r}; known providers: "
+            f"{', '.join(sorted(provider_table()))}. Run 'evalkit models' to list them."
+        )
+    module_name, _, attr = target.partition(":")
+    factory: Factory = getattr(import_module(module_name), attr)
+    return factory
+
+
+def create_generator(spec: str, options: Mapping[str, Any] | None = None) -> Generator:
+    """Build the generator a spec names.
+
+    Args:
+        spec: "provider/name", e.g. "openai/gpt-4o-mini" or "local/gemma-3-270m".
+        options: Provider options from the config (base_url, max_concurrency, ...).
+
+    Raises:
+        UnknownSpecError: The provider is not registered.
+        ConfigError: The options are invalid for that provider.
+
+    """
+    provider, name = split_spec(spec)
+    try:
+        return load_factory(provider)(name, dict(options or {}))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"invalid options for model {spec!r}: {exc}") from exc

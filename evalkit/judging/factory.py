@@ -1,0 +1,42 @@
+"""Build the right judge object for a judge definition."""
+
+from __future__ import annotations
+
+from evalkit.judging.grader import Grader
+from evalkit.judging.pairwise import PairwiseJudge
+from evalkit.judging.spec import JudgeSpec
+
+
+def make_judge(
+    spec: JudgeSpec,
+    model_spec: str,
+    *,
+    source: str | None = None,
+    supports_logprobs: bool = False,
+    supports_structured: bool = False,
+) -> PairwiseJudge | Grader:
+    """A PairwiseJudge for pairwise judges, a Grader for grade judges.
+
+    Args:
+        spec: The judge definition.
+        model_spec: The judge model's spec string, e.g. "local/gemma-3-270m".
+        source: Record source; defaults to "llm:<judge name>@<model_spec>".
+        supports_logprobs: Whether the backend returns token log-probabilities.
+        supports_structured: Whether the backend honours ``response_format`` JSON schemas.
+
+    """
+    if spec.kind == "pairwise":
+        return PairwiseJudge(
+            spec,
+            model_spec,
+            source=source,
+            supports_logprobs=supports_logprobs,
+            supports_structured=supports_structured,
+        )
+    return Grader(
+        spec,
+        model_spec,
+        source=source,
+        supports_logprobs=supports_logprobs,
+        supports_structured=supports_structured,
+    )

@@ -1,0 +1,151 @@
+"""Pairwise judging: which of two responses is better, in one presentation order.
+
+Labels are written in shown terms (first / second / tie); every Judgment is stored in
+canonical terms (a = model_a), whatever order the judge saw. ``Judgment.label`` keeps
+the code the judge wrote (shown terms), so a five-way "A>>B" in order "ba" means model_b
+was much better; ``evalkit.judging.scoring.canonical_score`` turns it into model_a's score.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from evalkit.errors import ConfigError
+from evalkit.generators.base import CompletionRequest
+from evalkit.judging.context import MissingReferenceError, pairwise_context
+from evalkit.judging.engine import Complete, Reading, VerdictEngine
+from evalkit.judging.logprobs import argmax_label
+from evalkit.judging.spec import JudgeSpec, ShownOutcome
+from evalkit.records import Judgment, Order, Outcome, Prompt, Response
+
+
+def canonical_outcome(shown: ShownOutcome, order: Order) -> Outcome:
+    """Map a verdict about the shown order (first / second / tie) to canonical a / b / tie."""
+    if shown == "tie":
+        return "tie"
+    first_is_a = order == "ab"
+    return "a" if (shown == "first") == first_is_a else "b"
+
+
+class PairwiseJudge:
+    """An LLM judge comparing two responses to one prompt.
+
+    Args:
+        spec: A pairwise judge definition (``load_judge``).
+        model_spec: The judge model's spec string, e.g. "openai/gpt-4o".
+        source: Judgment.source; defaults to "llm:<judge name>@<model_spec>".
+        supports_logprobs: Ask for token log-probabilities (when the judge defines label tokens).
+        supports_structured: Ask for JSON output through ``response_format``.
+
+    """
+
+    def __init__(
+        self,
+        spec: JudgeSpec,
+        model_spec: str,
+        *,
+        source: str | None = None,
+        supports_logprobs: bool = False,
+        supports_structured: bool = False,
+    ) -> None:
+        if spec.kind != "pairwise":
+            raise ConfigError(f"judge {spec.name!r} is a {spec.kind} judge; use Grader (or make_judge)")
+        self.spec = spec
+        self.model_spec = model_spec
+        self.source = source or f"llm:{spec.name}@{model_spec}"
+        self._engine = VerdictEngine(
+            spec, model_spec, supports_logprobs=supports_logprobs, supports_structured=supports_structured
+        )
+
+    def request(
+        self, prompt: Prompt, first: Response, second: Response, sample: int = 0
+    ) -> CompletionRequest:
+        """The first request sent to the judge model for this pair, in the order shown.
+
+        Raises:
+            MissingReferenceError: The judge is reference-guided and the prompt has no reference.
+
+        """
+        return self._engine.request(self._context(prompt, first, second), sample)
+
+    async def judge(
+        self,
+        complete: Complete,
+        prompt: Prompt,
+        response_a: Response,
+        response_b: Response,
+        order: Order,
+        sample: int = 0,
+    ) -> Judgment:
+        """Judge one pair in one order; per-item failures are returned as data, never raised."""
+        first, second = (response_a, response_b) if order == "ab" else (response_b, response_a)
+        base: dict[str, Any] = {
+            "prompt_id": prompt.id,
+            "model_a": response_a.system,
+            "model_b": response_b.system,
+            "order": order,
+            "source": self.source,
+            "sample": sample,
+            "reference_guided": self.spec.reference_guided,
+        }
+        failed = next((r for r in (response_a, response_b) if r.error), None)
+        if failed is not None:
+            return self._failure(base, f"response of {failed.system!r} has an error; not judged", sample)
+        try:
+            context = self._context(prompt, first, second)
+        except MissingReferenceError as exc:
+            return self._failure(base, str(exc), sample)
+        reading = await self._engine.read(complete, context, sample)
+        return self._judgment(base, reading, order, sample)
+
+    def _context(self, prompt: Prompt, first: Response, second: Response) -> dict[str, Any]:
+        return pairwise_context(self.spec, prompt, first, second, structured=self._engine.structured)
+
+    def _failure(self, base: dict[str, Any], error: str, sample: int) -> Judgment:
+        return Judgment(**base, outcome=None, error=error, provenance=self._engine.provenance("", sample))
+
+    def _judgment(self, base: dict[str, Any], reading: Reading, order: Order, sample: int) -> Judgment:
+        label = reading.verdict.label
+        outcome = self._outcome_of(label, order)
+        probabilities = None
+        if reading.probabilities is not None:
+            probabilities = self._canonical_probabilities(reading.probabilities, order)
+            label, outcome = self._most_probable(reading.probabilities, probabilities, order)
+        return Judgment(
+            **base,
+            outcome=outcome,
+            probabilities=probabilities,
+            label=label,
+            raw=reading.raw,
+            rationale=reading.verdict.rationale,
+            error=reading.error,
+            provenance=self._engine.provenance(reading.model_id, sample),
+        )
+
+    def _outcome_of(self, label: str | None, order: Order) -> Outcome | None:
+        if label is None:
+            return None
+        shown = self.spec.label(label).outcome
+        return None if shown is None else canonical_outcome(shown, order)
+
+    def _canonical_probabilities(self, by_label: dict[str, float], order: Order) -> dict[Outcome, float]:
+        totals: dict[Outcome, float] = {}
+        for code, probability in by_label.items():
+            outcome = self._outcome_of(code, order)
+            if outcome is not None:
+                totals[outcome] = totals.get(outcome, 0.0) + probability
+        return totals
+
+    def _most_probable(
+        self, by_label: dict[str, float], by_outcome: dict[Outcome, float], order: Order
+    ) -> tuple[str | None, Outcome]:
+        outcome = _argmax_outcome(by_outcome)
+        candidates = {code: p for code, p in by_label.items() if self._outcome_of(code, order) == outcome}
+        return (argmax_label(candidates) if candidates else None), outcome
+
+
+def _argmax_outcome(by_outcome: dict[Outcome, float]) -> Outcome:
+    ranked = sorted(by_outcome.items(), key=lambda item: item[1], reverse=True)
+    if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
+        return "tie"
+    return ranked[0][0]

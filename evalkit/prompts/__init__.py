@@ -1,0 +1,187 @@
+"""Prompt sets: load built-in, public-benchmark or user files into frozen Prompt records.
+
+A source is a path (.jsonl, .json, .yaml, .yml) or the name of a built-in set in the
+project's ``prompts/`` folder (or in ``$EVALKIT_PROMPTS_DIR``, searched first).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from evalkit.errors import ConfigError
+from evalkit.prompts.fields import parse_prompt
+from evalkit.prompts.importers import FORMATS, PromptFormat, alpaca_eval_prompt_id, detect_format, to_native
+from evalkit.prompts.readers import RawFile, read_file
+from evalkit.records import Prompt
+
+__all__ = [
+    "FORMATS",
+    "PromptFormat",
+    "PromptSet",
+    "alpaca_eval_prompt_id",
+    "builtin_prompt_sets",
+    "detect_format",
+    "dump_prompt_set",
+    "load_prompt_set",
+    "prompts_dirs",
+]
+
+PROMPTS_DIR_ENV = "EVALKIT_PROMPTS_DIR"
+_SUFFIXES = (".jsonl", ".yaml", ".yml", ".json")
+
+
+@dataclass(frozen=True)
+class PromptSet:
+    """A named, versioned, ordered collection of prompts.
+
+    Attributes:
+        name: The set's declared name, or the file's stem.
+        version: The declared version, or "sha256:<first 12 hex>" of the file's bytes.
+        path: The file it was loaded from (None for sets built in memory).
+        prompts: The prompts in file order.
+
+    """
+
+    name: str
+    version: str
+    path: Path | None
+    prompts: tuple[Prompt, ...]
+
+    def __len__(self) -> int:
+        return len(self.prompts)
+
+    def __iter__(self) -> Iterator[Prompt]:
+        return iter(self.prompts)
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        """Distinct categories in first-seen order."""
+        return tuple(dict.fromkeys(p.category for p in self.prompts))
+
+    @property
+    def splits(self) -> tuple[str, ...]:
+        """Distinct splits in first-seen order."""
+        return tuple(dict.fromkeys(p.split for p in self.prompts))
+
+    def filter(
+        self,
+        limit: int | None = None,
+        categories: Collection[str] | None = None,
+        splits: Collection[str] | None = None,
+    ) -> PromptSet:
+        """Keep prompts of the given categories and splits, then the first ``limit`` of them.
+
+        Raises:
+            ConfigError: A requested category or split does not occur in the set, or
+                ``limit`` is below 1.
+
+        """
+        _check_known("category", categories, self.categories, self.name)
+        _check_known("split", splits, self.splits, self.name)
+        if limit is not None and limit < 1:
+            raise ConfigError(f"prompt limit must be at least 1, got {limit}")
+        kept = [
+            p
+            for p in self.prompts
+            if (categories is None or p.category in categories) and (splits is None or p.split in splits)
+        ]
+        return replace(self, prompts=tuple(kept[:limit]))
+
+
+def _check_known(kind: str, wanted: Collection[str] | None, known: tuple[str, ...], name: str) -> None:
+    unknown = sorted(set(wanted or ()) - set(known))
+    if unknown:
+        raise ConfigError(
+            f"prompt set {name!r} has no {kind} {', '.join(map(repr, unknown))}; known: {', '.join(known)}"
+        )
+
+
+def prompts_dirs() -> tuple[Path, ...]:
+    """Folders searched for built-in sets: $EVALKIT_PROMPTS_DIR first, then the project's prompts/."""
+    dirs = [Path(os.environ[PROMPTS_DIR_ENV])] if os.environ.get(PROMPTS_DIR_ENV) else []
+    dirs.append(Path(__file__).resolve().parents[2] / "prompts")
+    return tuple(dirs)
+
+
+def builtin_prompt_sets() -> dict[str, Path]:
+    """Name -> file of every prompt set found in the search folders (earlier folders win)."""
+    found: dict[str, Path] = {}
+    for folder in reversed(prompts_dirs()):
+        for suffix in _SUFFIXES:
+            found.update({p.stem: p for p in sorted(folder.glob(f"*{suffix}"))})
+    return found
+
+
+def resolve_source(source: str | Path) -> Path:
+    """Turn a path or built-in set name into an existing file."""
+    path = Path(source).expanduser()
+    if path.is_file():
+        return path
+    known = builtin_prompt_sets()
+    if isinstance(source, str) and source in known:
+        return known[source]
+    raise ConfigError(
+        f"prompt set {str(source)!r} is neither a file nor a built-in set; "
+        f"built-in sets: {', '.join(sorted(known)) or 'none found'} "
+        f"(searched {', '.join(map(str, prompts_dirs()))})"
+    )
+
+
+def load_prompt_set(source: str | Path, format: PromptFormat = "auto") -> PromptSet:
+    """Load and validate a prompt set.
+
+    Args:
+        source: A .jsonl / .json / .yaml / .yml path, or a built-in set name such as "lima_style".
+        format: "native" (evalkit's fields), "mt_bench" (question.jsonl), "alpaca_eval"
+            (model_outputs.json), "just_eval" (*.to_eval.json), or "auto" to detect it.
+
+    Returns:
+        The prompts in file order, with the set's name and version.
+
+    Raises:
+        ConfigError: The file is missing or invalid; the message names file:line and field.
+
+    """
+    path = resolve_source(source)
+    raw = read_file(path)
+    prompts = tuple(parse_prompt(item) for item in to_native(raw, format, str(path)))
+    _check_unique(prompts, raw)
+    if not prompts:
+        raise ConfigError(f"{path}: the prompt set is empty; add at least one prompt")
+    return PromptSet(_header(raw, "name", path.stem), _header(raw, "version", _digest(path)), path, prompts)
+
+
+def _header(raw: RawFile, field: str, default: str) -> str:
+    value = raw.header.get(field, default)
+    if not isinstance(value, str | int | float) or isinstance(value, bool) or not str(value).strip():
+        raise ConfigError(f"prompt set header field '{field}' must be a non-empty string, got {value!r}")
+    return str(value)
+
+
+def _digest(path: Path) -> str:
+    return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
+def _check_unique(prompts: tuple[Prompt, ...], raw: RawFile) -> None:
+    first_seen: dict[str, str] = {}
+    for prompt, item in zip(prompts, raw.items, strict=True):
+        if prompt.id in first_seen:
+            raise item.error(
+                "id",
+                f"duplicate id {prompt.id!r} (first used at {first_seen[prompt.id]})",
+                "Make every id unique",
+            )
+        first_seen[prompt.id] = item.where
+
+
+def dump_prompt_set(prompt_set: PromptSet | tuple[Prompt, ...], path: Path) -> None:
+    """Write prompts as evalkit JSONL (one Prompt record per line); load_prompt_set reads it back."""
+    prompts = prompt_set.prompts if isinstance(prompt_set, PromptSet) else prompt_set
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = (json.dumps(p.model_dump(mode="json", exclude_none=True), ensure_ascii=False) for p in prompts)
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")

@@ -1,0 +1,214 @@
+"""Frozen records that flow between stages and are stored as JSONL in the run directory.
+
+Humans and LLM judges write the same Judgment and Grade records; only ``source`` differs
+("llm:<judge name>" or "human:<annotator>"), so nothing downstream special-cases humans.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Role = Literal["system", "user", "assistant"]
+Outcome = Literal["a", "b", "tie"]
+"""A pairwise verdict in canonical terms: model_a better, model_b better, or neither."""
+Order = Literal["ab", "ba"]
+"""Which response the judge saw first: "ab" shows model_a first, "ba" shows model_b first."""
+IN_DISTRIBUTION = "in_distribution"
+OUT_OF_DISTRIBUTION = "out_of_distribution"
+
+
+class Record(BaseModel):
+    """Base for all stored records: immutable, strict about unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Message(Record):
+    """One chat message."""
+
+    role: Role
+    content: str
+
+
+class Prompt(Record):
+    """One evaluation item.
+
+    Attributes:
+        id: Unique within its prompt set.
+        turns: User turns; a single-turn prompt has one. Multi-turn prompts are answered
+            turn by turn, each answer fed back before the next turn.
+        category: Free-form label such as "advice" or "coding".
+        split: "in_distribution", "out_of_distribution", or another label the set defines.
+        reference: Optional reference answer (one per turn) for reference-guided judges.
+        metadata: Anything else the set carries, kept verbatim.
+
+    """
+
+    id: str
+    turns: tuple[str, ...] = Field(min_length=1)
+    category: str = "uncategorized"
+    split: str = "unspecified"
+    reference: tuple[str, ...] | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class Usage(Record):
+    """Token counts as the backend reports them."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class Response(Record):
+    """A system's answer to a prompt (all turns), or the error that prevented it.
+
+    ``outputs`` holds one assistant message per prompt turn. ``error`` is set, and
+    ``outputs`` may be short, when a call failed after retries; such responses are
+    counted in the report and never judged.
+    """
+
+    prompt_id: str
+    system: str
+    sample: int = 0
+    outputs: tuple[str, ...] = ()
+    rendered_prompt: str = ""
+    model_id: str = ""
+    finish_reasons: tuple[str, ...] = ()
+    usage: Usage = Usage()
+    latency_s: float = 0.0
+    error: str | None = None
+
+    @property
+    def text(self) -> str:
+        """The final turn's answer (the whole answer for single-turn prompts)."""
+        return self.outputs[-1] if self.outputs else ""
+
+    @property
+    def truncated(self) -> bool:
+        """True when any turn stopped at the token limit."""
+        return "length" in self.finish_reasons
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        """Identity used for resume and de-duplication."""
+        return (self.prompt_id, self.system, self.sample)
+
+
+class JudgeProvenance(Record):
+    """What produced a verdict, so results can be reproduced and drift detected."""
+
+    judge: str
+    judge_version: str = ""
+    model_spec: str = ""
+    model_id: str = ""
+    template_hash: str = ""
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class Judgment(Record):
+    """One pairwise verdict from one judge, in one presentation order.
+
+    ``outcome`` is always in canonical terms (a = model_a) whatever the order shown.
+    It is None when the verdict could not be parsed or the call failed; ``raw`` and
+    ``error`` say why. Reconciling the two orders is done by the statistics layer.
+    """
+
+    prompt_id: str
+    model_a: str
+    model_b: str
+    order: Order
+    source: str
+    outcome: Outcome | None
+    sample: int = 0
+    response_sample: int = 0
+    probabilities: dict[Outcome, float] | None = None
+    label: str | None = None
+    raw: str = ""
+    rationale: str = ""
+    error: str | None = None
+    reference_guided: bool = False
+    provenance: JudgeProvenance | None = None
+
+    @property
+    def parsed(self) -> bool:
+        """True when the verdict is usable for scoring."""
+        return self.outcome is not None
+
+    @property
+    def key(self) -> tuple[str, str, str, str, str, int, int]:
+        """Identity used for resume and de-duplication."""
+        return (
+            self.prompt_id,
+            self.model_a,
+            self.model_b,
+            self.order,
+            self.source,
+            self.sample,
+            self.response_sample,
+        )
+
+
+class Grade(Record):
+    """One absolute grade of one response by one judge.
+
+    ``label`` is the scale's label ("fail" / "pass" / "excellent", "4", ...), ``score``
+    its numeric value; ``aspects`` holds per-aspect scores for multi-aspect scales.
+    ``turn`` is set for per-turn grades of dialogues. Unparsed grades have label and
+    score None and keep ``raw``.
+    """
+
+    prompt_id: str
+    system: str
+    scale: str
+    source: str
+    label: str | None
+    score: float | None = None
+    sample: int = 0
+    response_sample: int = 0
+    turn: int | None = None
+    aspects: dict[str, float] | None = None
+    probabilities: dict[str, float] | None = None
+    raw: str = ""
+    rationale: str = ""
+    error: str | None = None
+    reference_guided: bool = False
+    provenance: JudgeProvenance | None = None
+
+    @property
+    def parsed(self) -> bool:
+        """True when the grade is usable for scoring."""
+        return self.label is not None or self.aspects is not None
+
+    @property
+    def key(self) -> tuple[str, str, int, str, str, int, int | None]:
+        """Identity used for resume and de-duplication."""
+        return (
+            self.prompt_id,
+            self.system,
+            self.response_sample,
+            self.scale,
+            self.source,
+            self.sample,
+            self.turn,
+        )
+
+
+def swap_outcome(outcome: Outcome | None) -> Outcome | None:
+    """Map a verdict about the shown order back to canonical terms (a<->b)."""
+    if outcome == "a":
+        return "b"
+    if outcome == "b":
+        return "a"
+    return outcome
+
+
+class RunRecords(Record):
+    """Everything a run produced, as loaded from its directory; input to stats and reports."""
+
+    prompts: tuple[Prompt, ...] = ()
+    responses: tuple[Response, ...] = ()
+    judgments: tuple[Judgment, ...] = ()
+    grades: tuple[Grade, ...] = ()
+    config: dict[str, Any] = Field(default_factory=dict)

@@ -1,0 +1,91 @@
+"""Render the report: one self-contained HTML file (inline CSS, SVG and a small script; no network)."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from evalkit.records import RunRecords
+from evalkit.report.context import build_context
+from evalkit.report.formatting import ci, num, pct, pvalue
+from evalkit.report.grades_view import build_grades, compute_distributions
+from evalkit.report.header import build_header
+from evalkit.report.index import build_index, token_part
+from evalkit.report.pairwise_view import StatSettings, build_pairwise, compute_tables
+from evalkit.stats import reconcile
+
+REPORT_FILE = "report.html"
+
+
+@cache
+def environment() -> Environment:
+    """The template environment: package templates, autoescaping everywhere, strict about typos."""
+    env = Environment(
+        loader=PackageLoader("evalkit.report", "templates"),
+        autoescape=select_autoescape(
+            enabled_extensions=("html", "j2"), default_for_string=True, default=True
+        ),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(pct=pct, num=num, pvalue=pvalue, tokenize=token_part)
+    env.globals.update(ci=ci)
+    return env
+
+
+def build_report(
+    records: RunRecords, out_path: Path, *, title: str | None = None, seed: int = 0, n_boot: int = 2000
+) -> Path:
+    """Write the run's HTML report and return its path.
+
+    Args:
+        records: Everything the run produced; ``records.config`` is its resolved config.
+        out_path: The file to write, or a directory to write ``report.html`` into.
+        title: Page title (default: "evalkit report: <run name>").
+        seed: Seed of every bootstrap, so the same records always give the same report.
+        n_boot: Bootstrap replicates per confidence interval.
+
+    Returns:
+        The path of the written file.
+
+    """
+    target = Path(out_path)
+    if target.is_dir():
+        target = target / REPORT_FILE
+    context = build_context(records, title=title, seed=seed, n_boot=n_boot)
+    html = environment().get_template("report.html.j2").render(ctx=context, evalkit_version=_version())
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(html, encoding="utf-8")
+    return target
+
+
+def summary_html(records: RunRecords) -> str:
+    """A compact HTML fragment (win rates and grade summary) for a notebook's ``_repr_html_``.
+
+    Numbers use the report's defaults (seed 0, 2000 bootstrap replicates), so they match the report.
+    """
+    settings = StatSettings()
+    verdicts = reconcile(records.judgments)
+    index = build_index(records, verdicts)
+    tables = compute_tables(verdicts, records, settings)
+    distributions = compute_distributions(records, settings)
+    return (
+        environment()
+        .get_template("summary.html.j2")
+        .render(
+            name=build_header(records).name,
+            pairwise=build_pairwise(tables, records, index, charts=False),
+            grades=build_grades(distributions, records, index, charts=False),
+        )
+    )
+
+
+def _version() -> str:
+    try:
+        return version("evalkit")
+    except PackageNotFoundError:
+        return "unknown"

@@ -1,0 +1,92 @@
+"""Everything the report template shows, computed once from the run's records and evalkit.stats."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from evalkit.records import RunRecords
+from evalkit.report.examples_view import ExampleBrowser, build_examples
+from evalkit.report.failures_view import Failures, build_failures
+from evalkit.report.grades_view import GradeBlock, build_grades, compute_distributions
+from evalkit.report.groups import categories_of, group_name, splits_to_show
+from evalkit.report.header import RunHeader, build_header, local_judge_models, system_models
+from evalkit.report.index import ReportIndex, build_index
+from evalkit.report.judges_view import JudgeSection, build_judges
+from evalkit.report.leaderboard_view import Leaderboard, build_leaderboards
+from evalkit.report.pairwise_view import JudgeComparisons, PairwiseTables, StatSettings, compute_tables
+from evalkit.report.pairwise_view import build_pairwise as build_pairwise_blocks
+from evalkit.stats import GradeDistribution, Verdict, reconcile
+
+
+@dataclass(frozen=True, slots=True)
+class ReportContext:
+    """The data behind one report page (and the notebook summary)."""
+
+    header: RunHeader
+    local_judges: tuple[str, ...]
+    index: ReportIndex
+    verdicts: tuple[Verdict, ...]
+    tables: PairwiseTables
+    pairwise: tuple[JudgeComparisons, ...]
+    leaderboards: tuple[Leaderboard, ...]
+    distributions: tuple[GradeDistribution, ...]
+    grades: tuple[GradeBlock, ...]
+    judges: JudgeSection
+    failures: Failures
+    examples: ExampleBrowser
+    splits: tuple[str, ...]
+    categories: tuple[str, ...]
+    settings: StatSettings
+
+    def group_name(self, group: str) -> str:
+        """Display name of a group label."""
+        return group_name(group)
+
+
+def build_context(
+    records: RunRecords,
+    *,
+    title: str | None = None,
+    seed: int = 0,
+    n_boot: int = 2000,
+    charts: bool = True,
+    examples: bool = True,
+) -> ReportContext:
+    """Compute every statistic and view the report needs.
+
+    Args:
+        records: The run's records.
+        title: Page title (default: from the run name).
+        seed: Seed of every bootstrap.
+        n_boot: Bootstrap replicates per interval.
+        charts: Render the SVG charts (the notebook summary does not need them).
+        examples: Build the example browser (the notebook summary does not need it).
+
+    Returns:
+        The context for the report template.
+
+    """
+    settings = StatSettings(seed=seed, n_boot=n_boot)
+    header = build_header(records, title)
+    verdicts = tuple(reconcile(records.judgments))
+    index = build_index(records, verdicts)
+    tables = compute_tables(verdicts, records, settings)
+    distributions = tuple(compute_distributions(records, settings))
+    browser = build_examples(records, verdicts, index) if examples else ExampleBrowser((), ())
+    return ReportContext(
+        header=header,
+        local_judges=local_judge_models(header, records),
+        index=index,
+        verdicts=verdicts,
+        tables=tables,
+        pairwise=build_pairwise_blocks(tables, records, index, charts=charts),
+        leaderboards=build_leaderboards(verdicts, tables, index, settings, charts=charts),
+        distributions=distributions,
+        grades=build_grades(distributions, records, index, charts=charts),
+        judges=build_judges(records, verdicts, system_models(header)),
+        failures=build_failures(records, index),
+        examples=browser,
+        splits=tuple(splits_to_show(records.prompts)),
+        categories=tuple(categories_of(records.prompts)),
+        settings=settings,
+    )

@@ -1,0 +1,111 @@
+"""Leaderboard section: Bradley–Terry ratings per judge source when 3+ systems were compared."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from evalkit.report.charts import forest_svg
+from evalkit.report.index import ReportIndex
+from evalkit.report.pairwise_view import PairwiseTables, StatSettings
+from evalkit.stats import Rating, Verdict, WinRate, bradley_terry
+
+MIN_SYSTEMS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class RateAgainst:
+    """A win rate of one system against the baseline, seen from that system's side."""
+
+    rate: float
+    ci_low: float
+    ci_high: float
+    n: int
+
+
+@dataclass(frozen=True, slots=True)
+class LeaderRow:
+    """One system's rating, plus its raw and length-controlled win rates against the baseline."""
+
+    rating: Rating
+    vs_baseline: RateAgainst | None
+    length_controlled: RateAgainst | None
+
+
+@dataclass(frozen=True, slots=True)
+class Leaderboard:
+    """Ratings of every system one judge source compared, best first."""
+
+    source: str
+    source_id: str
+    baseline: str | None
+    rows: tuple[LeaderRow, ...]
+    chart: str
+
+    @property
+    def has_length_control(self) -> bool:
+        """True when at least one row has a length-controlled win rate."""
+        return any(row.length_controlled for row in self.rows)
+
+
+def build_leaderboards(
+    verdicts: Sequence[Verdict],
+    tables: PairwiseTables,
+    index: ReportIndex,
+    settings: StatSettings,
+    *,
+    charts: bool = True,
+) -> tuple[Leaderboard, ...]:
+    """A Bradley–Terry leaderboard for each judge source that compared at least three systems."""
+    boards = []
+    for source in index.sources:
+        own = [verdict for verdict in verdicts if verdict.source == source]
+        if len({name for v in own for name in (v.model_a, v.model_b)}) < MIN_SYSTEMS:
+            continue
+        ratings = sorted(bradley_terry(own, n_boot=settings.n_boot, seed=settings.seed), key=lambda r: r.rank)
+        baseline = common_opponent(own)
+        rows = tuple(_row(rating, baseline, source, tables) for rating in ratings)
+        chart = _chart(ratings, f"bt-{index.source_id(source)}") if charts else ""
+        boards.append(Leaderboard(source, index.source_id(source), baseline, rows, chart))
+    return tuple(boards)
+
+
+def common_opponent(verdicts: Sequence[Verdict]) -> str | None:
+    """The system that every comparison includes (AlpacaEval's reference model), if there is one."""
+    pairs = {(v.model_a, v.model_b) for v in verdicts}
+    counts = Counter(name for pair in pairs for name in set(pair))
+    everywhere = [name for name, count in counts.most_common() if count == len(pairs)]
+    return everywhere[0] if len(everywhere) == 1 else None
+
+
+def _row(rating: Rating, baseline: str | None, source: str, tables: PairwiseTables) -> LeaderRow:
+    if baseline is None or rating.system == baseline:
+        return LeaderRow(rating, None, None)
+    raw = {key[:3]: rate for key, rate in tables.rates.items() if key[3] == "all"}
+    return LeaderRow(
+        rating,
+        _against(raw, rating.system, baseline, source),
+        _against(tables.length_controlled, rating.system, baseline, source),
+    )
+
+
+def _against(
+    rates: dict[tuple[str, str, str], WinRate], system: str, baseline: str, source: str
+) -> RateAgainst | None:
+    direct = rates.get((system, baseline, source))
+    if direct:
+        return RateAgainst(direct.win_rate, direct.ci_low, direct.ci_high, direct.n)
+    reverse = rates.get((baseline, system, source))
+    if reverse:
+        return RateAgainst(1 - reverse.win_rate, 1 - reverse.ci_high, 1 - reverse.ci_low, reverse.n)
+    return None
+
+
+def _chart(ratings: Sequence[Rating], chart_id: str) -> str:
+    return forest_svg(
+        chart_id,
+        [rating.system for rating in ratings],
+        [rating.score for rating in ratings],
+        [(rating.ci_low, rating.ci_high) for rating in ratings],
+    )

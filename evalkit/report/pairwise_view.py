@@ -1,0 +1,169 @@
+"""Pairwise section: win/tie/loss per comparison and judge, by split and category, with split gaps."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from evalkit.records import RunRecords
+from evalkit.report.charts import WIN_TIE_LOSS_COLORS, Bar, Panel, stacked_bars_svg
+from evalkit.report.formatting import ci, pct
+from evalkit.report.groups import ALL, group_name, has_both_splits, splits_to_show
+from evalkit.report.index import ReportIndex
+from evalkit.stats import SplitGap, Verdict, WinRate, length_controlled_win_rate, split_gap, win_rates
+
+RateKey = tuple[str, str, str, str]
+"""(model_a, model_b, source, group key): see ``group_key``."""
+GroupBy = Literal["all", "split", "category"]
+
+
+@dataclass(frozen=True, slots=True)
+class StatSettings:
+    """Bootstrap settings passed to every statistic of one report."""
+
+    seed: int = 0
+    n_boot: int = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class ComparisonView:
+    """One comparison (model_a vs model_b) as seen by one judge source."""
+
+    id: str
+    source_id: str
+    model_a: str
+    model_b: str
+    source: str
+    groups: tuple[WinRate, ...]
+    categories: tuple[WinRate, ...]
+    gap: SplitGap | None
+    length_controlled: WinRate | None
+
+    @property
+    def overall(self) -> WinRate | None:
+        """The win rate over all prompts."""
+        return next((rate for rate in self.groups if rate.group == ALL), None)
+
+
+@dataclass(frozen=True, slots=True)
+class JudgeComparisons:
+    """All comparisons judged by one source, with their win/tie/loss chart."""
+
+    source: str
+    source_id: str
+    comparisons: tuple[ComparisonView, ...]
+    chart: str
+
+    @property
+    def has_expected(self) -> bool:
+        """True when some win rate is also available weighted by the judge's verdict probabilities."""
+        return any(not math.isnan(r.expected_win_rate) for v in self.comparisons for r in v.groups)
+
+
+@dataclass(frozen=True, slots=True)
+class PairwiseTables:
+    """Raw statistics results, keyed for lookup (kept so tests can compare with evalkit.stats)."""
+
+    rates: dict[RateKey, WinRate]
+    gaps: dict[tuple[str, str, str], SplitGap]
+    length_controlled: dict[tuple[str, str, str], WinRate]
+
+
+def compute_tables(
+    verdicts: Sequence[Verdict], records: RunRecords, settings: StatSettings
+) -> PairwiseTables:
+    """Run the pairwise statistics once for every grouping the report shows."""
+    prompts = {prompt.id: prompt for prompt in records.prompts}
+    seed, n_boot = settings.seed, settings.n_boot
+    groupings: list[GroupBy] = ["all", "category"]
+    if splits_to_show(records.prompts):
+        groupings.insert(1, "split")
+    rates = {
+        (r.model_a, r.model_b, r.source, group_key(by, r.group)): r
+        for by in groupings
+        for r in win_rates(verdicts, prompts, by=by, n_boot=n_boot, seed=seed)
+    }
+    gaps = split_gap(verdicts, prompts, n_boot=n_boot, seed=seed) if has_both_splits(records.prompts) else []
+    controlled = (
+        length_controlled_win_rate(verdicts, records.responses, n_boot=n_boot, seed=seed) if verdicts else []
+    )
+    return PairwiseTables(
+        rates=rates,
+        gaps={(g.model_a, g.model_b, g.source): g for g in gaps},
+        length_controlled={(r.model_a, r.model_b, r.source): r for r in controlled},
+    )
+
+
+def group_key(by: GroupBy, group: str) -> str:
+    """Lookup key of a group: split and category labels may coincide, so they are kept apart."""
+    return group if by == "all" else f"{by}:{group}"
+
+
+def build_pairwise(
+    tables: PairwiseTables, records: RunRecords, index: ReportIndex, *, charts: bool = True
+) -> tuple[JudgeComparisons, ...]:
+    """One block per judge source, each with every comparison that source judged."""
+    splits = splits_to_show(records.prompts)
+    categories = sorted({prompt.category for prompt in records.prompts})
+    blocks = []
+    for source in index.sources:
+        views = tuple(
+            _comparison(tables, index, pair, source, splits, categories)
+            for pair in index.comparisons
+            if (*pair, source, ALL) in tables.rates
+        )
+        chart = _chart(views, splits, f"wtl-{index.source_id(source)}") if charts and views else ""
+        blocks.append(JudgeComparisons(source, index.source_id(source), views, chart))
+    return tuple(blocks)
+
+
+def _comparison(
+    tables: PairwiseTables,
+    index: ReportIndex,
+    pair: tuple[str, str],
+    source: str,
+    splits: Sequence[str],
+    categories: Sequence[str],
+) -> ComparisonView:
+    rates = tables.rates
+    keys = [(*pair, source, ALL)] + [(*pair, source, "split:" + s) for s in splits]
+    cat_keys = [(*pair, source, "category:" + c) for c in categories]
+    return ComparisonView(
+        id=index.comparison_id(*pair),
+        source_id=index.source_id(source),
+        model_a=pair[0],
+        model_b=pair[1],
+        source=source,
+        groups=tuple(rates[key] for key in keys if key in rates),
+        categories=tuple(rates[key] for key in cat_keys if key in rates),
+        gap=tables.gaps.get((*pair, source)),
+        length_controlled=tables.length_controlled.get((*pair, source)),
+    )
+
+
+def rate_note(rate: WinRate) -> str:
+    """The text printed above a bar: win rate, its interval and the sample size."""
+    if rate.n == 0:
+        return f"no resolved verdicts ({rate.unresolved} unresolved)"
+    return f"win rate {pct(rate.win_rate)} {ci(rate.ci_low, rate.ci_high)} · n={rate.n}"
+
+
+def _chart(views: Sequence[ComparisonView], splits: Sequence[str], chart_id: str) -> str:
+    panels = []
+    for group in [ALL, *splits]:
+        bars = []
+        for view in views:
+            rate = next((r for r in view.groups if r.group == group), None)
+            shares = (rate.win_share, rate.tie_share, rate.loss_share) if rate and rate.n else (0.0,) * 3
+            note = rate_note(rate) if rate else "no verdicts"
+            bars.append(Bar(f"{view.model_a} vs {view.model_b}", shares, note))
+        panels.append(Panel(group_name(group), tuple(bars)))
+    return stacked_bars_svg(chart_id, panels, _segment_names(views), WIN_TIE_LOSS_COLORS)
+
+
+def _segment_names(views: Sequence[ComparisonView]) -> list[str]:
+    if len(views) == 1:
+        return [f"{views[0].model_a} wins", "tie", f"{views[0].model_b} wins"]
+    return ["first-named system wins", "tie", "second-named system wins"]

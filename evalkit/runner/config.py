@@ -1,0 +1,151 @@
+"""Run configuration: the YAML a user writes, validated into frozen models with clear errors."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from evalkit.errors import ConfigError
+from evalkit.generators.base import SamplingParams
+
+DEFAULT_OUTPUT_DIR = "reports"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SystemConfig(_Strict):
+    """A system under test: a model plus its template and sampling parameters."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.+-]+$")
+    model: str = Field(min_length=3)
+    template: str = "plain"
+    params: SamplingParams = SamplingParams()
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class JudgeConfig(_Strict):
+    """One judge: a judge definition (from judges/ or a path) run on a model."""
+
+    judge: str = Field(min_length=1)
+    model: str = Field(min_length=3)
+    name: str | None = None
+    samples: int = Field(1, ge=1, le=20)
+    orders: Literal["both", "ab"] = "both"
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class PanelConfig(_Strict):
+    """How verdicts of several pairwise judges combine into one panel verdict."""
+
+    method: Literal["majority", "mean_probability"] = "majority"
+
+
+class RunConfig(_Strict):
+    """A whole experiment: prompts, systems, comparisons, judges and run options."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.+-]+$")
+    prompts: str
+    prompt_format: Literal["auto", "native", "mt_bench", "alpaca_eval", "just_eval"] = "auto"
+    limit: int | None = Field(None, ge=1)
+    categories: tuple[str, ...] | None = None
+    splits: tuple[str, ...] | None = None
+    seed: int = 0
+    samples: int = Field(1, ge=1, le=20)
+    systems: tuple[SystemConfig, ...] = Field(min_length=1)
+    baseline: str | None = None
+    comparisons: tuple[tuple[str, str], ...] | None = None
+    judges: tuple[JudgeConfig, ...] = ()
+    panel: PanelConfig | None = None
+    concurrency: int | None = Field(None, ge=1)
+    max_cost: float | None = Field(None, ge=0)
+    prices: dict[str, dict[str, float]] = Field(default_factory=dict)
+    n_boot: int = Field(2000, ge=100)
+    output_dir: str = DEFAULT_OUTPUT_DIR
+    cache: str | None = None
+    base_dir: str = Field(".", description="folder relative paths resolve against (the config's folder)")
+
+    @model_validator(mode="after")
+    def _check_names(self) -> RunConfig:
+        names = [s.name for s in self.systems]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"system names must be unique; repeated: {', '.join(duplicates)}")
+        for pair in self.comparisons or ():
+            for name in pair:
+                if name not in names:
+                    raise ValueError(f"comparison names unknown system {name!r}; systems: {', '.join(names)}")
+            if pair[0] == pair[1]:
+                raise ValueError(f"comparison {list(pair)} compares a system with itself")
+        if self.baseline is not None and self.baseline not in names:
+            raise ValueError(f"baseline {self.baseline!r} is not a system; systems: {', '.join(names)}")
+        return self
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """The (model_a, model_b) comparisons to judge: explicit, against the baseline, or all pairs."""
+        if self.comparisons:
+            return [tuple(p) for p in self.comparisons]  # type: ignore[misc]
+        names = [s.name for s in self.systems]
+        if self.baseline is not None:
+            return [(n, self.baseline) for n in names if n != self.baseline]
+        return list(itertools.combinations(names, 2))
+
+    def resolve(self, path: str) -> Path:
+        """Resolve a path from the config against the config's folder."""
+        candidate = Path(path).expanduser()
+        return candidate if candidate.is_absolute() else Path(self.base_dir) / candidate
+
+    def run_dir(self) -> Path:
+        """Where this run's records and report go (output_dir is relative to the working folder)."""
+        return Path(self.output_dir).expanduser() / self.name
+
+    def cache_path(self) -> Path:
+        """The SQLite cache file (shared by all runs under the same output folder by default)."""
+        if self.cache:
+            return Path(self.cache).expanduser()
+        return Path(self.output_dir).expanduser() / ".cache" / "evalkit.sqlite"
+
+
+def format_validation_error(source: str, exc: ValidationError) -> str:
+    """One line per problem: where it is and what is wrong."""
+    lines = [f"{source}: invalid configuration"]
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        lines.append(f"  - field '{where}': {err['msg']}")
+    lines.append("Fix the fields above; see examples/ and the README for a complete config.")
+    return "\n".join(lines)
+
+
+def parse_config(data: Any, *, source: str = "<config>", base_dir: Path | None = None) -> RunConfig:
+    """Validate a config mapping; errors name the source and each bad field."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the config must be a mapping of fields (name, prompts, systems, ...)")
+    if base_dir is not None and "base_dir" not in data:
+        data = {**data, "base_dir": str(base_dir)}
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(source, exc)) from exc
+
+
+def load_config(path: Path, overrides: dict[str, Any] | None = None) -> RunConfig:
+    """Read a YAML config file and apply command-line overrides (None values are ignored)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{where}: {problem}; fix the YAML syntax there") from exc
+    if isinstance(data, dict):
+        data = {**data, **{k: v for k, v in (overrides or {}).items() if v is not None}}
+    return parse_config(data, source=str(path), base_dir=path.resolve().parent)

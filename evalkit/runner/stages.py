@@ -1,0 +1,89 @@
+"""The three stages of a run: generate responses, judge pairs, grade responses.
+
+Each stage resumes from its JSONL store: finished items are skipped, failed ones retried,
+and every new record is appended the moment it exists. Per-item failures become records
+with ``error`` set; configuration problems (missing key, missing package) stop the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from evalkit.errors import ConfigError, MissingDependencyError, MissingKeyError
+from evalkit.runner.progress import StageProgress
+from evalkit.runner.rundir import RecordStore
+
+T = TypeVar("T")
+
+FATAL_ERRORS: tuple[type[Exception], ...] = (ConfigError, MissingDependencyError, MissingKeyError)
+
+
+def describe_error(exc: BaseException) -> str:
+    """A one-line description of a per-item failure, for the record and the report."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+@dataclass
+class StageResult:
+    """What a stage did: counts for run.json and the closing summary."""
+
+    name: str
+    total: int = 0
+    resumed: int = 0
+    new: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """One unit of a stage: its resume key and the coroutine factory that produces its records."""
+
+    key: Hashable
+    run: Callable[[], Awaitable[Sequence[Any]]]
+
+
+async def run_stage(
+    name: str,
+    items: Sequence[WorkItem],
+    store: RecordStore[Any],
+    *,
+    item_key: Callable[[Any], Hashable],
+    failed: Callable[[Any], bool],
+    progress: StageProgress,
+    hits: Callable[[], int],
+) -> tuple[list[Any], StageResult]:
+    """Run the items not already stored; append each item's records as soon as they exist."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    kept = store.resume(item_key, failed)
+    done = {item_key(r) for r in kept}
+    todo = [item for item in items if item.key not in done]
+    result = StageResult(name=name, total=len(items), resumed=len(items) - len(todo))
+    progress.stage(name, len(items), done=result.resumed)
+    hits_before = hits()
+    new_records: list[Any] = []
+
+    async def finish(item: WorkItem) -> None:
+        records = list(await item.run())
+        store.append(records)
+        new_records.extend(records)
+        result.new += 1
+        result.errors += sum(1 for r in records if failed(r))
+        progress.advance(name, hits=hits() - hits_before, errors=result.errors)
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            for item in todo:
+                group.create_task(finish(item))
+    except ExceptionGroup as failure:
+        # Items catch their own failures; what escapes is fatal (bad key, missing package).
+        raise failure.exceptions[0] from None
+    result.seconds = loop.time() - started
+    result.extra["cache_hits"] = hits() - hits_before
+    return kept + new_records, result

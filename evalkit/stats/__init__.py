@@ -1,0 +1,45 @@
+"""Statistics over evaluation records: pure functions, seeded cluster bootstraps over prompts.
+
+Every function takes records (or reconciled verdicts) and returns frozen dataclasses; ``to_frame``
+turns a list of them into a pandas DataFrame for notebooks and reports.
+"""
+
+from evalkit.stats.agreement import (
+    Agreement,
+    agreement_between,
+    agreement_matrix,
+    cohens_kappa,
+    krippendorff_alpha,
+    raw_agreement,
+    tie_discounted_accuracy,
+)
+from evalkit.stats.diagnostics import JudgeDiagnostics, judge_diagnostics, model_family
+from evalkit.stats.frames import to_frame
+from evalkit.stats.grades import GradeDistribution, grade_distributions
+from evalkit.stats.leaderboard import Rating, bradley_terry, length_controlled_win_rate
+from evalkit.stats.pairwise import SplitGap, Verdict, WinRate, reconcile, split_gap, win_rates
+
+__all__ = [
+    "Agreement",
+    "GradeDistribution",
+    "JudgeDiagnostics",
+    "Rating",
+    "SplitGap",
+    "Verdict",
+    "WinRate",
+    "agreement_between",
+    "agreement_matrix",
+    "bradley_terry",
+    "cohens_kappa",
+    "grade_distributions",
+    "judge_diagnostics",
+    "krippendorff_alpha",
+    "length_controlled_win_rate",
+    "model_family",
+    "raw_agreement",
+    "reconcile",
+    "split_gap",
+    "tie_discounted_accuracy",
+    "to_frame",
+    "win_rates",
+]

@@ -1,0 +1,102 @@
+"""Batched logistic regression for many bootstrap replicates at once.
+
+Each replicate r fits coefficients beta_r maximising
+
+    sum_i successes[r, i] * eta_ri - trials[r, i] * log(1 + exp(eta_ri)) - 0.5 * sum_j ridge_j * beta_rj**2
+
+with eta = design @ beta_r. Fractional successes (ties as half a win) are allowed. The
+objective is concave, so damped Newton steps converge in a handful of iterations; all
+replicates step together as stacked small linear systems, and a warm start (the point
+estimate) makes bootstrap refits cheap. The ridge term is a weak Gaussian prior that keeps
+coefficients finite when the data separate perfectly (a system that wins every comparison).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit
+
+from evalkit.stats.common import FloatArray
+
+_MAX_ITER = 100
+_MAX_HALVINGS = 30
+_TOLERANCE = 1e-10
+
+
+def log_likelihood(
+    design: FloatArray, successes: FloatArray, trials: FloatArray, beta: FloatArray, ridge: FloatArray
+) -> FloatArray:
+    """Penalised log-likelihood of each replicate's coefficients (shape (replicates,))."""
+    eta = beta @ design.T
+    data_term = (successes * eta - trials * np.logaddexp(0.0, eta)).sum(axis=1)
+    penalised: FloatArray = data_term - 0.5 * (ridge * beta**2).sum(axis=1)
+    return penalised
+
+
+def fit_logistic(
+    design: FloatArray,
+    successes: FloatArray,
+    trials: FloatArray,
+    ridge: FloatArray,
+    start: FloatArray | None = None,
+) -> FloatArray:
+    """Fit every replicate by damped Newton ascent.
+
+    Args:
+        design: (items, params) design matrix shared by all replicates.
+        successes: (replicates, items) weighted successes.
+        trials: (replicates, items) weighted trial counts (>= successes).
+        ridge: (params,) strictly positive prior precisions.
+        start: (replicates, params) or (params,) starting coefficients; zeros by default.
+
+    Returns:
+        (replicates, params) fitted coefficients.
+
+    """
+    n_rep, n_par = successes.shape[0], design.shape[1]
+    beta = np.zeros((n_rep, n_par)) if start is None else np.broadcast_to(start, (n_rep, n_par)).copy()
+    current = log_likelihood(design, successes, trials, beta, ridge)
+    active = np.ones(n_rep, dtype=bool)
+    for _ in range(_MAX_ITER):
+        rows = np.flatnonzero(active)
+        if rows.size == 0:
+            break
+        step = _newton_step(design, successes[rows], trials[rows], beta[rows], ridge)
+        sub = (design, successes[rows], trials[rows], beta[rows])
+        new_beta, new_value = _damped(*sub, step, ridge, current[rows])
+        beta[rows], current[rows] = new_beta, new_value
+        active[rows] = np.abs(step).max(axis=1) > _TOLERANCE * (1.0 + np.abs(new_beta).max(axis=1))
+    return beta
+
+
+def _newton_step(
+    design: FloatArray, successes: FloatArray, trials: FloatArray, beta: FloatArray, ridge: FloatArray
+) -> FloatArray:
+    prob = expit(beta @ design.T)
+    gradient = (successes - trials * prob) @ design - ridge * beta
+    curvature = trials * prob * (1.0 - prob)
+    hessian = np.einsum("ri,ij,ik->rjk", curvature, design, design) + np.diag(ridge)
+    solved: FloatArray = np.linalg.solve(hessian, gradient[..., None])[..., 0]
+    return solved
+
+
+def _damped(
+    design: FloatArray,
+    successes: FloatArray,
+    trials: FloatArray,
+    beta: FloatArray,
+    step: FloatArray,
+    ridge: FloatArray,
+    current: FloatArray,
+) -> tuple[FloatArray, FloatArray]:
+    """Halve each replicate's step until the objective does not decrease."""
+    scale = np.ones(beta.shape[0])
+    for _ in range(_MAX_HALVINGS):
+        trial = beta + scale[:, None] * step
+        value = log_likelihood(design, successes, trials, trial, ridge)
+        worse = value < current - 1e-12 * (1.0 + np.abs(current))
+        if not worse.any():
+            return trial, value
+        scale = np.where(worse, scale / 2.0, scale)
+    keep = value >= current
+    return np.where(keep[:, None], trial, beta), np.where(keep, value, current)

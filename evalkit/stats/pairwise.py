@@ -1,0 +1,304 @@
+"""Reconcile both-order pairwise judgments into verdicts; win rates and split gaps with CIs."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from evalkit.records import IN_DISTRIBUTION, OUT_OF_DISTRIBUTION, Judgment, Order, Outcome, Prompt
+from evalkit.stats.clusters import ScoreTable, permutation_p_value
+from evalkit.stats.common import (
+    OUTCOME_SCORE,
+    GroupBy,
+    bootstrap,
+    check_confidence,
+    group_label,
+    identity_draws,
+    percentile_columns,
+    percentile_interval,
+    safe_share,
+)
+
+_OUTCOMES: tuple[Outcome, ...] = ("a", "b", "tie")
+_VerdictKey = tuple[str, str, str, str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """One judge source's verdict on one pair for one prompt, both orders reconciled.
+
+    Attributes:
+        outcome: "a", "b" or "tie"; None when unresolved (an order unparsed or errored).
+        orders: How many presentation orders were usable (0, 1 or 2).
+        inconsistent: The two orders gave different outcomes (reconciled to "tie").
+        flipped: The two orders chose opposite winners: a position flip.
+        probabilities: Mean verdict probabilities over the usable orders, when all had them.
+
+    """
+
+    prompt_id: str
+    model_a: str
+    model_b: str
+    source: str
+    sample: int
+    outcome: Outcome | None
+    orders: int
+    inconsistent: bool
+    flipped: bool
+    probabilities: dict[Outcome, float] | None
+
+
+@dataclass(frozen=True, slots=True)
+class WinRate:
+    """Win/tie/loss counts of model_a against model_b with a bootstrap interval.
+
+    ``win_rate`` is (wins + ties / 2) / n over resolved verdicts; unresolved verdicts are
+    counted, never scored. ``expected_win_rate`` (added to the core fields) averages
+    P(a) + P(tie) / 2 over resolved verdicts when every one of them carries probabilities
+    (logprob-weighted judges), else it is nan; its interval comes from the same replicates.
+    """
+
+    model_a: str
+    model_b: str
+    source: str
+    group: str
+    n: int
+    wins: int
+    ties: int
+    losses: int
+    unresolved: int
+    win_rate: float
+    ci_low: float
+    ci_high: float
+    win_share: float
+    tie_share: float
+    loss_share: float
+    expected_win_rate: float = math.nan
+    expected_ci_low: float = math.nan
+    expected_ci_high: float = math.nan
+
+
+@dataclass(frozen=True, slots=True)
+class SplitGap:
+    """Difference of win rates between two prompt groups, with CI and permutation p-value.
+
+    ``difference`` is rate_x - rate_y. The interval resamples prompts within each group; the
+    two-sided p-value reshuffles the group labels of whole prompts.
+    """
+
+    model_a: str
+    model_b: str
+    source: str
+    group_x: str
+    group_y: str
+    rate_x: float
+    rate_y: float
+    difference: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+
+
+def reconcile(judgments: Iterable[Judgment]) -> list[Verdict]:
+    """Combine the presentation orders of each pairwise judgment into one verdict.
+
+    Judgments are grouped by (prompt_id, model_a, model_b, source, sample); a later judgment
+    of the same order replaces an earlier one. Rules: both orders parsed and equal -> that
+    outcome; both parsed and different -> "tie", ``inconsistent`` (``flipped`` when one said
+    a and the other b); when both carry probabilities the outcome is the argmax of their mean
+    (an exact tie in the argmax -> "tie"); a lone order (a judge run in one order, or a human
+    label) -> its own outcome with ``orders=1``; any order present but unparsed or errored ->
+    unresolved (outcome None).
+
+    Args:
+        judgments: Single-order judgments, in canonical terms.
+
+    Returns:
+        One verdict per group, in order of first appearance.
+
+    """
+    groups: dict[_VerdictKey, dict[Order, Judgment]] = {}
+    for judgment in judgments:
+        key = (judgment.prompt_id, judgment.model_a, judgment.model_b, judgment.source, judgment.sample)
+        groups.setdefault(key, {})[judgment.order] = judgment
+    return [_reconcile_group(key, by_order) for key, by_order in groups.items()]
+
+
+def _usable(judgment: Judgment) -> bool:
+    return judgment.outcome is not None and judgment.error is None
+
+
+def _reconcile_group(key: _VerdictKey, by_order: dict[Order, Judgment]) -> Verdict:
+    prompt_id, model_a, model_b, source, sample = key
+    usable = [by_order[order] for order in sorted(by_order) if _usable(by_order[order])]
+    if len(usable) < len(by_order):
+        return Verdict(prompt_id, model_a, model_b, source, sample, None, len(usable), False, False, None)
+    outcomes = {judgment.outcome for judgment in usable}
+    probabilities = _mean_probabilities(usable)
+    outcome: Outcome | None = usable[0].outcome if len(outcomes) == 1 else "tie"
+    if probabilities is not None and len(usable) == 2:
+        outcome = _argmax(probabilities)
+    return Verdict(
+        prompt_id,
+        model_a,
+        model_b,
+        source,
+        sample,
+        outcome,
+        len(usable),
+        inconsistent=len(outcomes) > 1,
+        flipped=outcomes == {"a", "b"},
+        probabilities=probabilities,
+    )
+
+
+def _mean_probabilities(judgments: Sequence[Judgment]) -> dict[Outcome, float] | None:
+    tables = [judgment.probabilities for judgment in judgments]
+    if not tables or any(table is None for table in tables):
+        return None
+    return {o: sum((table or {}).get(o, 0.0) for table in tables) / len(tables) for o in _OUTCOMES}
+
+
+def _argmax(probabilities: Mapping[Outcome, float]) -> Outcome:
+    best = max(probabilities.values())
+    winners = [o for o in _OUTCOMES if probabilities.get(o, 0.0) >= best - 1e-12]
+    return winners[0] if len(winners) == 1 else "tie"
+
+
+def _partition(
+    verdicts: Sequence[Verdict], prompts: Mapping[str, Prompt], by: GroupBy
+) -> dict[tuple[str, str, str, str], list[Verdict]]:
+    """Verdicts per (model_a, model_b, source, group): comparisons in first-appearance order."""
+    cells: dict[tuple[str, str, str], dict[str, list[Verdict]]] = {}
+    for verdict in verdicts:
+        groups = cells.setdefault((verdict.model_a, verdict.model_b, verdict.source), {})
+        groups.setdefault(group_label(verdict.prompt_id, prompts, by), []).append(verdict)
+    return {(*pair, group): groups[group] for pair, groups in cells.items() for group in sorted(groups)}
+
+
+def _score_table(resolved: Sequence[Verdict]) -> ScoreTable:
+    scores = [OUTCOME_SCORE[v.outcome] for v in resolved if v.outcome is not None]
+    tables = [v.probabilities for v in resolved]
+    expected = None
+    if tables and all(table is not None for table in tables):
+        expected = [(t or {}).get("a", 0.0) + 0.5 * (t or {}).get("tie", 0.0) for t in tables]
+    return ScoreTable.of([v.prompt_id for v in resolved], scores, expected)
+
+
+def win_rates(
+    verdicts: Sequence[Verdict],
+    prompts: Mapping[str, Prompt],
+    *,
+    by: GroupBy = "all",
+    n_boot: int = 2000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> list[WinRate]:
+    """Win rate of model_a over model_b per judge source and group, with cluster-bootstrap CIs.
+
+    Args:
+        verdicts: Reconciled verdicts (see ``reconcile``).
+        prompts: Prompt id -> Prompt; needed when grouping by split or category.
+        by: "all" for one group, or "split" / "category" for one row per value.
+        n_boot: Bootstrap replicates (whole prompts resampled); 0 gives nan intervals.
+        confidence: Interval coverage, e.g. 0.95.
+        seed: Seed of each comparison's resampling, so one comparison's interval does
+            not depend on which others are present.
+
+    Returns:
+        One WinRate per (model_a, model_b, source, group).
+
+    """
+    check_confidence(confidence)
+    cells = _partition(verdicts, prompts, by)
+    return [_win_rate(key, cell, n_boot, confidence, seed) for key, cell in cells.items()]
+
+
+def _win_rate(
+    key: tuple[str, str, str, str], cell: Sequence[Verdict], n_boot: int, confidence: float, seed: int
+) -> WinRate:
+    resolved = [verdict for verdict in cell if verdict.outcome is not None]
+    tally = Counter(verdict.outcome for verdict in resolved)
+    n = len(resolved)
+    table = _score_table(resolved)
+    point = table.replicate_rates(identity_draws(table.counts.size))[0]
+    samples = bootstrap(table.counts.size, n_boot if n else 0, seed, table.replicate_rates)
+    (low, high), (exp_low, exp_high) = (
+        percentile_columns(samples, confidence) if samples.size else [(math.nan, math.nan)] * 2
+    )
+    return WinRate(
+        *key,
+        n=n,
+        wins=tally["a"],
+        ties=tally["tie"],
+        losses=tally["b"],
+        unresolved=len(cell) - n,
+        win_rate=float(point[0]),
+        ci_low=low,
+        ci_high=high,
+        win_share=safe_share(tally["a"], n),
+        tie_share=safe_share(tally["tie"], n),
+        loss_share=safe_share(tally["b"], n),
+        expected_win_rate=float(point[1]),
+        expected_ci_low=exp_low,
+        expected_ci_high=exp_high,
+    )
+
+
+def split_gap(
+    verdicts: Sequence[Verdict],
+    prompts: Mapping[str, Prompt],
+    *,
+    groups: tuple[str, str] = (IN_DISTRIBUTION, OUT_OF_DISTRIBUTION),
+    n_boot: int = 2000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> list[SplitGap]:
+    """Win-rate gap between two splits for each comparison, with a CI and a permutation p-value.
+
+    Args:
+        verdicts: Reconciled verdicts.
+        prompts: Prompt id -> Prompt (its ``split`` decides the group).
+        groups: The two split labels to compare, x first: difference = rate_x - rate_y.
+        n_boot: Bootstrap replicates for the interval, and random relabellings for the test.
+        seed: Seed for both.
+        confidence: Interval coverage.
+
+    Returns:
+        One SplitGap per (model_a, model_b, source) with resolved verdicts in both groups.
+
+    """
+    check_confidence(confidence)
+    by_split = _partition(verdicts, prompts, "split")
+    pairs = dict.fromkeys(key[:3] for key in by_split)
+    gaps = []
+    for pair in pairs:
+        cell_x = [v for v in by_split.get((*pair, groups[0]), []) if v.outcome is not None]
+        cell_y = [v for v in by_split.get((*pair, groups[1]), []) if v.outcome is not None]
+        if cell_x and cell_y:
+            gaps.append(_split_gap(pair, groups, cell_x, cell_y, n_boot, seed, confidence))
+    return gaps
+
+
+def _split_gap(
+    pair: tuple[str, str, str],
+    groups: tuple[str, str],
+    cell_x: Sequence[Verdict],
+    cell_y: Sequence[Verdict],
+    n_boot: int,
+    seed: int,
+    confidence: float,
+) -> SplitGap:
+    table_x, table_y = _score_table(cell_x), _score_table(cell_y)
+    rate_x = float(table_x.scores.sum() / table_x.counts.sum())
+    rate_y = float(table_y.scores.sum() / table_y.counts.sum())
+    rng = np.random.default_rng(seed)
+    boot_x = bootstrap(table_x.counts.size, n_boot, rng, table_x.rates)
+    boot_y = bootstrap(table_y.counts.size, n_boot, rng, table_y.rates)
+    low, high = percentile_interval(boot_x - boot_y, confidence) if n_boot else (math.nan, math.nan)
+    p_value = permutation_p_value(table_x, table_y, rate_x - rate_y, n_boot, rng)
+    return SplitGap(*pair, *groups, rate_x, rate_y, rate_x - rate_y, low, high, p_value)

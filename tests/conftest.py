@@ -1,0 +1,30 @@
+"""Shared pytest options: opt-in flags for paid APIs, and the path to the shared public data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--run-api", action="store_true", help="run live tests against paid APIs (needs keys)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--run-api"):
+        return
+    skip_api = pytest.mark.skip(reason="live API test: pass --run-api and set the provider's key")
+    for item in items:
+        if "api" in item.keywords:
+            item.add_marker(skip_api)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The public data folder beside the checkout; skips the test where it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"public data not found at {SHARED_DATA} (it lives in ../shared/data beside the checkout)")
+    return SHARED_DATA

@@ -1,0 +1,200 @@
+"""Synthetic, deterministic run records for the report tests (no model calls)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from typing import Any
+
+from evalkit.records import (
+    IN_DISTRIBUTION,
+    OUT_OF_DISTRIBUTION,
+    Grade,
+    JudgeProvenance,
+    Judgment,
+    Outcome,
+    Prompt,
+    Response,
+    RunRecords,
+    Usage,
+    swap_outcome,
+)
+
+SCRIPT_PAYLOAD = "<script>document.title='PWNED';document.body.setAttribute('data-pwned','script')</script>"
+IMG_PAYLOAD = "<img src=x onerror=\"document.body.setAttribute('data-pwned','img')\">"
+PAYLOAD = f"Here you go {SCRIPT_PAYLOAD} and {IMG_PAYLOAD} done."
+CATEGORIES = ("advice", "coding", "writing")
+PAIR_SOURCE = "llm:lima-pairwise"
+GRADE_SOURCE = "llm:lima-grade"
+HUMAN_SOURCE = "human:ann1"
+GRADE_SCALE = "lima-3"
+GRADE_LABELS = ("fail", "pass", "excellent")
+JUDGE_PROVENANCE = JudgeProvenance(judge="lima-pairwise", judge_version="1", model_spec="local/gemma-3-270m")
+
+
+def make_prompts(n: int) -> tuple[Prompt, ...]:
+    """Half in-distribution, half out-of-distribution, categories cycling."""
+    return tuple(
+        Prompt(
+            id=f"q{i:03d}",
+            turns=(f"Question number {i}: how should I approach task {i}?",),
+            category=CATEGORIES[i % len(CATEGORIES)],
+            split=IN_DISTRIBUTION if i < n // 2 else OUT_OF_DISTRIBUTION,
+        )
+        for i in range(n)
+    )
+
+
+def make_response(prompt: Prompt, system: str, index: int, rng: random.Random) -> Response:
+    text = f"{system} answers {prompt.id}. " + "Some detail. " * rng.randint(2, 30)
+    if index == 0 and system == "lima":
+        text = PAYLOAD
+    if index == 1 and system == "alpaca":
+        return Response(prompt_id=prompt.id, system=system, error="HTTP 500 after 3 retries", model_id="m")
+    finish = ("length",) if index == 2 and system == "alpaca" else ("stop",)
+    usage = Usage(prompt_tokens=20, completion_tokens=len(text.split()))
+    return Response(
+        prompt_id=prompt.id,
+        system=system,
+        outputs=(text,),
+        model_id=f"{system}-model",
+        finish_reasons=finish,
+        usage=usage,
+    )
+
+
+def make_judgments(
+    prompts: Sequence[Prompt],
+    pairs: Sequence[tuple[str, str]],
+    rng: random.Random,
+    *,
+    failed: set[tuple[str, str]],
+) -> list[Judgment]:
+    judgments: list[Judgment] = []
+    for i, prompt in enumerate(prompts):
+        for model_a, model_b in pairs:
+            if (prompt.id, model_a) in failed or (prompt.id, model_b) in failed:
+                continue
+            canonical: Outcome = rng.choice(("a", "a", "b", "tie"))
+            for order in ("ab", "ba"):
+                outcome: Outcome | None = canonical
+                if order == "ba" and i % 7 == 3:
+                    outcome = swap_outcome(canonical)
+                raw = f"Verdict: {outcome}. Rationale: {PAYLOAD if i == 0 else 'clear and correct'}"
+                if i == 4 and order == "ba":
+                    outcome, raw = None, "I cannot decide <b>between</b> these."
+                judgments.append(
+                    Judgment(
+                        prompt_id=prompt.id,
+                        model_a=model_a,
+                        model_b=model_b,
+                        order=order,  # type: ignore[arg-type]
+                        source=PAIR_SOURCE,
+                        outcome=outcome,
+                        raw=raw,
+                        rationale="clear and correct" if outcome else "",
+                        provenance=JUDGE_PROVENANCE,
+                    )
+                )
+    return judgments
+
+
+def make_human_labels(prompts: Sequence[Prompt], pair: tuple[str, str], rng: random.Random) -> list[Judgment]:
+    return [
+        Judgment(
+            prompt_id=prompt.id,
+            model_a=pair[0],
+            model_b=pair[1],
+            order="ab",
+            source=HUMAN_SOURCE,
+            outcome=rng.choice(("a", "b", "tie")),
+        )
+        for prompt in prompts[5::2]
+    ]
+
+
+def make_grades(responses: Sequence[Response], rng: random.Random) -> list[Grade]:
+    grades = []
+    for i, response in enumerate(r for r in responses if not r.error):
+        label: str | None = rng.choice(GRADE_LABELS)
+        raw = f"Grade: {label}"
+        if i == 3:
+            label, raw = None, "Grade: somewhere between <i>pass</i> and fail"
+        grades.append(
+            Grade(
+                prompt_id=response.prompt_id,
+                system=response.system,
+                scale=GRADE_SCALE,
+                source=GRADE_SOURCE,
+                label=label,
+                score=float(GRADE_LABELS.index(label)) if label else None,
+                raw=raw,
+                rationale="meets the request" if label else "",
+            )
+        )
+    return grades
+
+
+def make_config(systems: Sequence[str], judge_model: str) -> dict[str, Any]:
+    return {
+        "name": "lima-vs-baselines",
+        "seed": 0,
+        "prompts": "lima-test",
+        "systems": [
+            {"name": s, "model": f"openai/{s}-model", "template": "chatml", "params": {"temperature": 0.7}}
+            for s in systems
+        ],
+        "judges": [
+            {
+                "judge": "lima-pairwise",
+                "model": judge_model,
+                "source": PAIR_SOURCE,
+                "kind": "pairwise",
+                "version": "1",
+            },
+            {
+                "judge": "lima-grade",
+                "model": judge_model,
+                "source": GRADE_SOURCE,
+                "kind": "grade",
+                "version": "1",
+            },
+        ],
+        "status": "finished",
+        "started_at": "2025-01-01T10:00:00+00:00",
+        "finished_at": "2025-01-01T10:03:25+00:00",
+        "versions": {"evalkit": "0.1.0", "python": "3.11"},
+        "counts": {"responses": 0, "judgments": 0, "grades": 0, "errors": 1},
+        "usage": {"prompt_tokens": 1234, "completion_tokens": 5678},
+        "cost": {"usd": 0.0},
+    }
+
+
+def make_records(
+    n_prompts: int = 24,
+    systems: Sequence[str] = ("lima", "alpaca"),
+    *,
+    humans: bool = True,
+    judge_model: str = "local/gemma-3-270m",
+    seed: int = 7,
+) -> RunRecords:
+    """A small LIMA-style run: every system against the first, both orders, grades, human labels.
+
+    Prompt 0's "lima" response (and its judge rationale) carries script and img-onerror payloads;
+    alpaca's answer to prompt 1 failed, to prompt 2 was truncated; prompt 4's second order is unparsed.
+    """
+    rng = random.Random(seed)
+    prompts = make_prompts(n_prompts)
+    responses = [make_response(p, s, i, rng) for i, p in enumerate(prompts) for s in systems]
+    failed = {(r.prompt_id, r.system) for r in responses if r.error}
+    pairs = [(systems[0], other) for other in systems[1:]]
+    judgments = make_judgments(prompts, pairs, rng, failed=failed)
+    if humans:
+        judgments += make_human_labels(prompts, pairs[0], rng)
+    return RunRecords(
+        prompts=prompts,
+        responses=tuple(responses),
+        judgments=tuple(judgments),
+        grades=tuple(make_grades(responses, rng)),
+        config=make_config(systems, judge_model),
+    )

@@ -1,0 +1,85 @@
+"""The report in a real headless Chromium: it renders, its script runs, and injected markup does not."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from report_helpers import make_records
+
+from evalkit.report import build_report
+
+pytestmark = pytest.mark.browser
+
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+TITLE = "Browser check"
+
+
+def _browser() -> str:
+    for name in BROWSERS:
+        found = shutil.which(name)
+        if found:
+            return found
+    pytest.skip("no headless Chromium found (Debian: apt-get install -y chromium)")
+
+
+def _chromium(binary: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+    ]
+    return subprocess.run([binary, *flags, *args], capture_output=True, text=True, timeout=120, check=True)
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("browser")
+    return build_report(
+        make_records(16, ("lima", "alpaca", "gpt")), out / "report.html", title=TITLE, n_boot=100
+    )
+
+
+@pytest.fixture(scope="module")
+def dom(report: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    profile = tmp_path_factory.mktemp("profile")
+    return _chromium(_browser(), profile, "--dump-dom", report.as_uri()).stdout
+
+
+def test_report_renders_with_charts(dom: str) -> None:
+    assert f"<title>{TITLE}</title>" in dom
+    assert len(re.findall(r"<svg\b", dom)) == 4
+    assert dom.count('class="example"') == 16
+
+
+def test_filter_script_ran(dom: str) -> None:
+    """The page's own script ran, so the payload below had every chance to run too."""
+    assert re.search(r'<form class="filters" id="filters">', dom)
+    assert "16 of 16 shown" in dom
+
+
+def test_injected_markup_is_text_and_did_not_execute(dom: str) -> None:
+    body = re.search(r"<body[^>]*>", dom)
+    assert body is not None and "data-pwned" not in body.group(0)
+    assert "PWNED" not in re.search(r"<title>.*?</title>", dom, re.S).group(0)  # type: ignore[union-attr]
+    assert "&lt;script&gt;document.title='PWNED'" in dom
+    assert "&lt;img src=x onerror=" in dom
+    assert len(re.findall(r"<script\b", dom)) == 1
+    assert "<img" not in dom
+
+
+def test_screenshot(report: Path, tmp_path: Path) -> None:
+    shot = tmp_path / "report.png"
+    _chromium(
+        _browser(), tmp_path / "profile", f"--screenshot={shot}", "--window-size=1280,2000", report.as_uri()
+    )
+    assert shot.stat().st_size > 10_000
