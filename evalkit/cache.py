@@ -12,6 +12,7 @@ import hashlib
 import json
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,10 @@ class ResponseCache:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
+            # WAL + NORMAL survives a crash or SIGKILL (only power loss can drop the last
+            # entries, which a re-run recomputes); FULL would fsync and block the event loop
+            # on every put.
+            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS completions (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
             )
@@ -91,9 +96,18 @@ class CachedCaller:
 
     """
 
-    def __init__(self, generator: Generator, cache: ResponseCache | None) -> None:
+    def __init__(
+        self,
+        generator: Generator,
+        cache: ResponseCache | None,
+        *,
+        before_call: Callable[[CompletionRequest], None] | None = None,
+        after_call: Callable[[Completion], None] | None = None,
+    ) -> None:
         self.generator = generator
         self.cache = cache
+        self.before_call = before_call
+        self.after_call = after_call
         self.calls = 0
         self.hits = 0
         self._identity = generator.identity()
@@ -111,15 +125,22 @@ class CachedCaller:
             self.hits += 1
         return found
 
+    def _admit(self, request: CompletionRequest) -> None:
+        """Run when a backend slot is free: before_call may refuse (a spent budget), else count the call."""
+        if self.before_call is not None:
+            self.before_call(request)
+        self.calls += 1
+
     async def __call__(self, request: CompletionRequest) -> Completion:
         """Complete a request, from the cache when possible. Errors propagate, uncached."""
         found = self.lookup(request)
         if found is not None:
             return found
-        self.calls += 1
-        completion = await self.generator.complete_limited(request)
+        completion = await self.generator.complete_limited(request, self._admit)
         if self.cache is not None:
             self.cache.put(self.key(request), completion)
+        if self.after_call is not None:
+            self.after_call(completion)
         return completion
 
     async def complete_many(self, requests: list[CompletionRequest]) -> list[Completion | BaseException]:
@@ -130,10 +151,16 @@ class CachedCaller:
         results: list[Completion | BaseException | None] = [self.lookup(r) for r in requests]
         missing = [i for i, found in enumerate(results) if found is None]
         if missing:
+            if self.before_call is not None:
+                for index in missing:
+                    self.before_call(requests[index])
             self.calls += len(missing)
             fresh = await self.generator.complete_many([requests[i] for i in missing])
             for index, outcome in zip(missing, fresh, strict=True):
                 results[index] = outcome
-                if self.cache is not None and isinstance(outcome, Completion):
-                    self.cache.put(self.key(requests[index]), outcome)
+                if isinstance(outcome, Completion):
+                    if self.cache is not None:
+                        self.cache.put(self.key(requests[index]), outcome)
+                    if self.after_call is not None:
+                        self.after_call(outcome)
         return [r for r in results if r is not None]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import click
 import typer
@@ -14,6 +14,9 @@ from rich.markup import escape
 from evalkit.errors import EvalkitError
 from evalkit.generators.registry import provider_table
 from evalkit.runner.config import load_config
+
+if TYPE_CHECKING:
+    from evalkit.runner.pipeline import Pipeline
 
 app = typer.Typer(
     add_completion=False,
@@ -35,6 +38,15 @@ def run(
     output_dir: Annotated[str | None, typer.Option(help="Folder for run folders (default: reports).")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Ignore and do not fill the cache.")] = False,
     no_report: Annotated[bool, typer.Option("--no-report", help="Skip writing report.html.")] = False,
+    max_cost: Annotated[
+        float | None, typer.Option(help="Stop starting new calls once the estimated cost (USD) passes this.")
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Print the calls the run would make (after the cache) and their cost."
+        ),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
     """Run (or resume) the experiment a config describes, then write its report."""
@@ -47,9 +59,13 @@ def run(
         "concurrency": concurrency,
         "name": name,
         "output_dir": output_dir,
+        "max_cost": max_cost,
     }
     resolved = load_config(config, overrides)
     pipeline = Pipeline(resolved, use_cache=not no_cache, show_progress=not quiet)
+    if dry_run:
+        _print_plan(pipeline)
+        return
     run_dir = run_sync(pipeline.execute())
     for result in pipeline.results:
         console.print(
@@ -60,6 +76,23 @@ def run(
     if not no_report:
         path = load_run(run_dir.path).report()
         console.print(f"report: {path}")
+
+
+def _print_plan(pipeline: Pipeline) -> None:
+    from evalkit.runner.plan import Planner
+
+    planner = Planner(pipeline)
+    for stage in planner.plan():
+        console.print(
+            f"{stage.name:<9} {stage.items} items: {stage.already_done} already done, "
+            f"{stage.cached} answered by the cache, {stage.calls} model calls"
+        )
+    summary = planner.meter.summary()
+    console.print(
+        f"estimated cost: ${summary['total_usd']:.4f} (outputs counted at max_tokens; re-asks not counted)"
+    )
+    if summary["unpriced_models"]:
+        console.print(f"no price known for: {', '.join(summary['unpriced_models'])} (not in the estimate)")
 
 
 @app.command()

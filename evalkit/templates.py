@@ -10,11 +10,12 @@ Text-format templates render, in order: the system block, each example as a user
 an assistant turn, the dialogue so far, the current user turn and the generation cue. The
 turn formats are Jinja strings that may use ``message``, ``system``, ``turn`` (1-based),
 ``prompt_id``, ``category``, ``split`` and ``metadata``; the system text may use the same
-variables except ``message``.
+variables except ``message`` and ``system``.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from collections.abc import Sequence
@@ -23,6 +24,7 @@ from typing import Any, Literal
 
 import jinja2
 import jinja2.meta
+import jinja2.sandbox
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -33,7 +35,16 @@ from evalkit.records import Message, Prompt
 TEMPLATES_DIR_ENV = "EVALKIT_TEMPLATES_DIR"
 VARIABLES = frozenset({"message", "system", "turn", "prompt_id", "category", "split", "metadata"})
 Context = dict[str, Any]
-_ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
+# Sandboxed: template files are configuration and should not be able to reach Python
+# internals; autoescape is off because the output is model input, not HTML.
+_ENV = jinja2.sandbox.ImmutableSandboxedEnvironment(
+    undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False
+)
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(source: str) -> jinja2.Template:
+    return _ENV.from_string(source)
 
 
 class Example(BaseModel):
@@ -151,7 +162,7 @@ class SystemTemplate(BaseModel):
 
     def _fill(self, field: str, source: str, context: Context) -> str:
         try:
-            return _ENV.from_string(source).render(context)
+            return _compiled(source).render(context)
         except jinja2.UndefinedError as exc:
             raise ConfigError(
                 f"template {self.name!r} ({self.source or 'in memory'}): field '{field}' uses an undefined "

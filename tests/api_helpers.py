@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -240,28 +239,44 @@ def wait_for_http(url: str, process: subprocess.Popen[bytes], timeout_s: float) 
     raise RuntimeError(f"server did not answer {url} within {timeout_s:.0f}s")
 
 
+LOGPROBS_SUFFIX = "-logprobs"
+
+
 @contextlib.contextmanager
-def llama_cpp_server(model_path: Path, alias: str, timeout_s: float = 120) -> Iterator[str]:
-    """Run ``python -m llama_cpp.server`` on a free loopback port; yields its /v1 base URL."""
+def llama_cpp_server(model_path: Path, alias: str, workdir: Path, timeout_s: float = 120) -> Iterator[str]:
+    """Run ``python -m llama_cpp.server`` on a free loopback port; yields its /v1 base URL.
+
+    It serves the model under two names: ``alias`` computes logits for the last token
+    only (fast), ``alias + "-logprobs"`` for every token with a short context, which
+    llama-cpp-python needs to return log-probabilities and which costs a full vocabulary
+    projection per prompt token.
+    """
     port = free_port()
-    command = [
-        sys.executable, "-m", "llama_cpp.server", "--model", str(model_path), "--model_alias", alias,
-        "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--n_threads", "2",
-        "--logits_all", "true", "--verbose", "false",
-    ]  # fmt: skip
-    log = open(os.devnull, "wb")  # noqa: SIM115 - closed in finally
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/v1/models", process, timeout_s)
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        process.terminate()
+    common = {"model": str(model_path), "n_threads": 2, "chat_format": "gemma", "verbose": False, "seed": 0}
+    config = {
+        "host": "127.0.0.1",
+        "port": port,
+        "models": [
+            {**common, "model_alias": alias, "n_ctx": 2048, "logits_all": False},
+            {**common, "model_alias": alias + LOGPROBS_SUFFIX, "n_ctx": 128, "logits_all": True},
+        ],
+    }
+    config_path = workdir / "llama_server.json"
+    config_path.write_text(json.dumps(config))
+    log_path = workdir / "llama_server.log"
+    with log_path.open("wb") as log:
+        command = [sys.executable, "-m", "llama_cpp.server", "--config_file", str(config_path)]
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-        log.close()
+            wait_for_http(f"http://127.0.0.1:{port}/v1/models", process, timeout_s)
+            yield f"http://127.0.0.1:{port}/v1"
+        finally:
+            process.terminate()
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
 
 
 def _fixed_latency_main() -> None:

@@ -15,6 +15,8 @@ from evalkit.generators.base import Completion, CompletionRequest, SamplingParam
 from evalkit.generators.registry import create_generator
 from evalkit.records import Message
 
+pytest.importorskip("anthropic", reason="needs the anthropic SDK: pip install 'evalkit[api]'")
+
 KEY = "sk-ant-test-0123456789"
 
 
@@ -36,7 +38,9 @@ def anthropic_error(kind: str, message: str) -> dict[str, Any]:
     return {"type": "error", "error": {"type": kind, "message": message}}
 
 
-async def run(script: list[Reply], request: CompletionRequest, **options: Any) -> tuple[Any, Recorder, LoopbackServer]:
+async def run(
+    script: list[Reply], request: CompletionRequest, **options: Any
+) -> tuple[Any, Recorder, LoopbackServer]:
     sleep = Recorder()
     default = Reply(body=anthropic_message_body(["fine"]))
     with LoopbackServer(ScriptedHandler(script, default)) as server:
@@ -108,8 +112,15 @@ async def test_sampling_is_sent_only_to_the_legacy_api_version_and_system_messag
     assert "api_version: '2023-06-01'" in caplog.text
 
 
-@pytest.mark.parametrize(("stop_reason", "expected"), [("max_tokens", "length"), ("end_turn", "stop"),
-                                                       ("stop_sequence", "stop"), ("refusal", "content_filter")])  # fmt: skip
+STOPS = [
+    ("max_tokens", "length"),
+    ("end_turn", "stop"),
+    ("stop_sequence", "stop"),
+    ("refusal", "content_filter"),
+]
+
+
+@pytest.mark.parametrize(("stop_reason", "expected"), STOPS)
 async def test_stop_reasons_are_normalised(stop_reason, expected):
     body = anthropic_message_body(["x"], stop_reason=stop_reason)
     completion, _, _ = await run([Reply(body=body)], CHAT)
@@ -119,7 +130,9 @@ async def test_stop_reasons_are_normalised(stop_reason, expected):
 async def test_overloaded_529_and_rate_limits_are_retried():
     script = [
         Reply(status=529, body=anthropic_error("overloaded_error", "Overloaded")),
-        Reply(status=429, body=anthropic_error("rate_limit_error", "slow down"), headers={"retry-after": "12"}),
+        Reply(
+            status=429, body=anthropic_error("rate_limit_error", "slow down"), headers={"retry-after": "12"}
+        ),
     ]
     completion, sleep, server = await run(script, CHAT)
     assert isinstance(completion, Completion) and completion.text == "fine"

@@ -113,7 +113,9 @@ def test_meter_totals_per_model_and_stage():
 
 def test_meter_counts_completions_by_their_reported_model():
     meter = CostMeter()
-    completion = Completion(text="x", model_id="gpt-4o-2024-05-13", prompt_tokens=1_000, completion_tokens=1_000)
+    completion = Completion(
+        text="x", model_id="gpt-4o-2024-05-13", prompt_tokens=1_000, completion_tokens=1_000
+    )
     assert meter.add_completion("openai/gpt-4o", completion, stage="judge") == pytest.approx(0.005 + 0.015)
 
 

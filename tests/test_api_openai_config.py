@@ -7,13 +7,22 @@ import json
 import threading
 
 import pytest
-from api_helpers import LoopbackServer, Reply, ScriptedHandler, SeenRequest, openai_chat_body, openai_error_body
+from api_helpers import (
+    LoopbackServer,
+    Reply,
+    ScriptedHandler,
+    SeenRequest,
+    openai_chat_body,
+    openai_error_body,
+)
 
 from evalkit.errors import ConfigError, GenerationError, MissingKeyError
 from evalkit.generators.base import CompletionRequest, SamplingParams
 from evalkit.generators.openai_api import PRESETS, OpenAIGenerator, create_compatible, create_openai
 from evalkit.generators.registry import create_generator
 from evalkit.records import Message
+
+pytest.importorskip("openai", reason="needs the openai SDK: pip install 'evalkit[api]'")
 
 ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "EVALKIT_VLLM_API_KEY", "EVALKIT_VLLM_BASE_URL",
        "EVALKIT_OLLAMA_BASE_URL", "EVALKIT_OLLAMA_API_KEY")  # fmt: skip
@@ -26,7 +35,9 @@ def clean_environment(monkeypatch):
 
 
 def ask() -> CompletionRequest:
-    return CompletionRequest(messages=(Message(role="user", content="Hi"),), params=SamplingParams(max_tokens=4))
+    return CompletionRequest(
+        messages=(Message(role="user", content="Hi"),), params=SamplingParams(max_tokens=4)
+    )
 
 
 def test_openai_needs_its_key_before_any_call():
@@ -49,6 +60,11 @@ def test_keys_in_the_config_are_refused():
 def test_unknown_options_are_named():
     with pytest.raises(ConfigError, match="max_concurency"):
         create_compatible("vllm/m", {"max_concurency": 4})
+
+
+def test_an_unknown_transport_is_a_config_error():
+    with pytest.raises(ConfigError, match="http_transport"):
+        create_compatible("vllm/m", {"http_transport": "curl"})
 
 
 @pytest.mark.parametrize("value", [0, -2, 1.5, "8", True])
@@ -86,7 +102,11 @@ def test_the_generic_form_needs_a_base_url(monkeypatch):
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:5000/v1")
     generator = create_compatible("my-model", {})
     assert isinstance(generator, OpenAIGenerator)
-    assert (generator.model, generator.preset, generator.base_url) == ("my-model", "generic", "http://127.0.0.1:5000/v1")
+    assert (generator.model, generator.preset, generator.base_url) == (
+        "my-model",
+        "generic",
+        "http://127.0.0.1:5000/v1",
+    )
 
 
 def test_identity_holds_no_url_and_no_key(monkeypatch):
@@ -125,6 +145,16 @@ def test_a_preset_without_a_model_asks_the_server_once():
     assert [(r.method, r.path) for r in server.requests] == [("GET", "/v1/models")]
 
 
+def test_a_server_with_several_models_needs_one_named():
+    def models(request: SeenRequest) -> Reply:
+        return Reply(body={"object": "list", "data": [{"id": "llama3.2"}, {"id": "qwen2.5"}]})
+
+    with LoopbackServer(models) as server:
+        generator = create_compatible("ollama", {"base_url": server.url + "/v1"})
+        with pytest.raises(ConfigError, match=r"serves 2 models \(llama3.2, qwen2.5\); name one"):
+            generator.identity()
+
+
 def test_an_unreachable_server_is_a_clear_config_error():
     generator = create_compatible("vllm", {"base_url": "http://127.0.0.1:9/v1"})
     with pytest.raises(ConfigError, match="start the server, or name the model"):
@@ -133,7 +163,9 @@ def test_an_unreachable_server_is_a_clear_config_error():
 
 async def test_openai_sends_max_completion_tokens_and_the_key(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-123")
-    with LoopbackServer(ScriptedHandler([], Reply(body=openai_chat_body(model="gpt-4o-mini-2024-07-18")))) as server:
+    with LoopbackServer(
+        ScriptedHandler([], Reply(body=openai_chat_body(model="gpt-4o-mini-2024-07-18")))
+    ) as server:
         generator = create_openai("gpt-4o-mini", {"base_url": server.url + "/v1"})
         completion = await generator.complete(ask())
         await generator.aclose()

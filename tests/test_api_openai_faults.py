@@ -1,4 +1,8 @@
-"""The OpenAI-compatible generator against a loopback server that misbehaves on purpose."""
+"""The OpenAI-compatible generator against a loopback server that misbehaves on purpose.
+
+Every test runs with both HTTP transports the generator can use (the SDK's default
+client and its aiohttp-backed one), since each meets broken connections its own way.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,14 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from api_helpers import LoopbackServer, Reply, ScriptedHandler, SeenRequest, openai_chat_body, openai_error_body
+from api_helpers import (
+    LoopbackServer,
+    Reply,
+    ScriptedHandler,
+    SeenRequest,
+    openai_chat_body,
+    openai_error_body,
+)
 
 from evalkit.cache import CachedCaller, ResponseCache
 from evalkit.errors import GenerationError
@@ -16,7 +27,20 @@ from evalkit.generators.base import Completion, CompletionRequest, SamplingParam
 from evalkit.generators.openai_api import OpenAIGenerator, create_compatible
 from evalkit.records import Message
 
+pytest.importorskip("openai", reason="needs the openai SDK: pip install 'evalkit[api]'")
+
 OK = Reply(body=openai_chat_body())
+TRANSPORT = {"name": "httpx"}
+
+
+@pytest.fixture(autouse=True, params=["httpx", "aiohttp"])
+def transport(request):
+    if request.param == "aiohttp":
+        pytest.importorskip(
+            "aiohttp", reason="the aiohttp transport needs aiohttp: pip install 'evalkit[api]'"
+        )
+    TRANSPORT["name"] = request.param
+    return request.param
 
 
 @pytest.fixture(autouse=True)
@@ -34,7 +58,8 @@ class Recorder:
 
 
 def make(server: LoopbackServer, sleep: Recorder, **options: Any) -> OpenAIGenerator:
-    generator = create_compatible("vllm/test-model", {"base_url": server.url + "/v1", **options})
+    options = {"base_url": server.url + "/v1", "http_transport": TRANSPORT["name"], **options}
+    generator = create_compatible("vllm/test-model", options)
     assert isinstance(generator, OpenAIGenerator)
     generator.policy = replace(generator.policy, sleep=sleep, rng=random.Random(0))
     return generator
@@ -61,7 +86,9 @@ async def test_chat_request_carries_every_parameter_and_the_reply_is_parsed():
         {"token": "Hello", "logprob": -0.25, "top_logprobs": [{"token": "Hello", "logprob": -0.25},
                                                            {"token": "Hi", "logprob": -1.5}]},
     ]  # fmt: skip
-    body = openai_chat_body("Hello", finish_reason="length", prompt_tokens=9, completion_tokens=1, logprobs=logprobs)
+    body = openai_chat_body(
+        "Hello", finish_reason="length", prompt_tokens=9, completion_tokens=1, logprobs=logprobs
+    )
     params = SamplingParams(temperature=0.7, top_p=0.9, max_tokens=5, seed=11, stop=("\n\n",))
     request = CompletionRequest(
         messages=(Message(role="system", content="Be brief."), Message(role="user", content="Hi")),
@@ -89,7 +116,11 @@ async def test_chat_request_carries_every_parameter_and_the_reply_is_parsed():
     }
     assert completion.text == "Hello"
     assert completion.model_id == "served-model-2025-01-01"
-    assert (completion.finish_reason, completion.prompt_tokens, completion.completion_tokens) == ("length", 9, 1)
+    assert (completion.finish_reason, completion.prompt_tokens, completion.completion_tokens) == (
+        "length",
+        9,
+        1,
+    )
     assert completion.logprobs is not None
     assert [(s.token, s.logprob, s.top) for s in completion.logprobs] == [
         ("Hello", -0.25, (("Hello", -0.25), ("Hi", -1.5)))
@@ -105,7 +136,9 @@ async def test_raw_prompts_go_to_the_completions_endpoint():
                                   "top_logprobs": [{" Lyon": -3.0, " Paris": -0.1}], "text_offset": [0]}}],
         "usage": {"prompt_tokens": 5, "completion_tokens": 1, "total_tokens": 6},
     }  # fmt: skip
-    request = CompletionRequest(prompt="Capital of France:", params=SamplingParams(max_tokens=3), top_logprobs=2)
+    request = CompletionRequest(
+        prompt="Capital of France:", params=SamplingParams(max_tokens=3), top_logprobs=2
+    )
     with LoopbackServer(ScriptedHandler([], Reply(body=body))) as server:
         generator = make(server, Recorder())
         completion = await generator.complete(request)
@@ -263,3 +296,11 @@ async def test_requests_in_flight_never_exceed_max_concurrency():
         await generator.aclose()
     assert len(results) == 10
     assert counter.peak == 3
+
+
+@pytest.mark.parametrize("status", [429, 500, 503])
+async def test_the_sdk_does_not_retry_on_its_own(status):
+    failing = Reply(status=status, body=openai_error_body("no"), headers={"Retry-After": "0"})
+    outcome, sleep, server = await complete_once([failing], max_attempts=1)
+    assert isinstance(outcome, GenerationError) and outcome.status == status
+    assert (len(server.requests), sleep.waits) == (1, [])

@@ -126,5 +126,7 @@ def test_bad_retry_options_are_config_errors(options):
 
 
 def test_retry_options_are_read():
-    policy = RetryPolicy.from_options({"max_attempts": 2, "retry_initial_wait": 0.5, "retry_max_wait": 9}, "m")
+    policy = RetryPolicy.from_options(
+        {"max_attempts": 2, "retry_initial_wait": 0.5, "retry_max_wait": 9}, "m"
+    )
     assert (policy.max_attempts, policy.initial_wait, policy.max_wait) == (2, 0.5, 9.0)

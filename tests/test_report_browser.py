@@ -83,3 +83,16 @@ def test_screenshot(report: Path, tmp_path: Path) -> None:
         _browser(), tmp_path / "profile", f"--screenshot={shot}", "--window-size=1280,2000", report.as_uri()
     )
     assert shot.stat().st_size > 10_000
+
+
+def test_filter_from_address_shows_exactly_the_matching_examples(report: Path, tmp_path: Path) -> None:
+    url = report.as_uri() + "#examples?cmp=c0&src=s0&outcome=b"
+    dom = _chromium(_browser(), tmp_path / "profile", "--dump-dom", url).stdout
+    articles = re.findall(r'<article class="example"[^>]*>', dom)
+    assert len(articles) == 16
+    shown = [a for a in articles if " hidden" not in a]
+    assert shown, "the synthetic run has examples where the second-named system won"
+    for article in articles:
+        tokens = re.search(r'data-tokens="([^"]*)"', article).group(1).split()  # type: ignore[union-attr]
+        assert ("v|c0|s0|b" in tokens) == (article in shown)
+    assert f"{len(shown)} of 16 shown" in dom

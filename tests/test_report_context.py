@@ -133,12 +133,13 @@ def test_header_from_config(ctx: ReportContext) -> None:
     assert header.started_at == "2025-01-01 10:00:00 UTC"
     assert [s.name for s in header.systems] == ["lima", "alpaca", "gpt"]
     assert header.systems[0].params == (("temperature", "0.7"),)
-    assert [(j.judge, j.model, j.version) for j in header.judges][0] == (
+    assert next((j.judge, j.model, j.version) for j in header.judges) == (
         "lima-pairwise",
         "local/gemma-3-270m",
         "1",
     )
     assert ctx.local_judges == ("local/gemma-3-270m",)
+    assert header.annotators == ((HUMAN_SOURCE, 10),)
 
 
 def test_api_judge_is_not_flagged_and_empty_config_degrades() -> None:

@@ -102,7 +102,8 @@ def test_clean_svg_prefixes_ids_and_references() -> None:
     out = clean_svg(raw, "k", 'a "label"')
     assert out == (
         '<svg class="chart" role="img" aria-label="a &quot;label&quot;" viewBox="0 0 10 5">'
-        '<defs><clipPath id="k-p1"/></defs><g id="k-g1" clip-path="url(#k-p1)"><use xlink:href="#k-g1"/></g></svg>'
+        '<defs><clipPath id="k-p1"/></defs>'
+        '<g id="k-g1" clip-path="url(#k-p1)"><use xlink:href="#k-g1"/></g></svg>'
     )
 
 
@@ -173,3 +174,10 @@ def test_summary_html_matches_stats() -> None:
     assert "<script" not in fragment and "<svg" not in fragment
     assert fragment.lstrip().startswith('<div class="evalkit-summary">')
     assert "Absolute grades" in fragment
+
+
+def test_everything_is_visible_without_the_script(html: str) -> None:
+    assert '<form class="filters" id="filters" hidden>' in html
+    assert not re.search(r"<article[^>]*\bhidden\b", html)
+    assert html.count('<article class="example"') == 24
+    assert "<noscript>" in html

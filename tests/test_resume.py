@@ -46,7 +46,9 @@ def _kill_when(process: subprocess.Popen[bytes], path: Path, at_least: int) -> i
 
 
 @pytest.mark.parametrize(("stage_file", "at_least"), [("responses.jsonl", 7), ("judgments.jsonl", 11)])
-def test_sigkill_then_rerun_loses_and_duplicates_nothing(tmp_path: Path, stage_file: str, at_least: int) -> None:
+def test_sigkill_then_rerun_loses_and_duplicates_nothing(
+    tmp_path: Path, stage_file: str, at_least: int
+) -> None:
     write_prompt_set(tmp_path, PROMPTS, multi_turn_every=5)
     slow = {"max_concurrency": 3, "delay": 0.02}
     config = write_run_config(

@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from evalkit.stats import grade_distributions
+from evalkit.stats import grade_distributions, to_frame
 from tests.stats_helpers import grade, prompt
 
 SCORES = {"fail": 0.0, "pass": 1.0, "excellent": 2.0}
@@ -89,3 +89,9 @@ def test_grade_intervals_reproduce_with_seed():
     grades = _lima("ffpepeepfe" * 3)
     assert grade_distributions(grades, {}, seed=2) == grade_distributions(grades, {}, seed=2)
     assert grade_distributions(grades, {}, seed=2) != grade_distributions(grades, {}, seed=3)
+
+
+def test_to_frame_keeps_dict_fields_as_objects():
+    frame = to_frame(grade_distributions(_lima("fpe"), {}))
+    assert frame.loc[0, "counts"] == {"fail": 1, "pass": 1, "excellent": 1}
+    assert frame.loc[0, "labels"] == ("fail", "pass", "excellent")

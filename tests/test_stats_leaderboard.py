@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize
 
-from evalkit.records import Outcome
+from evalkit.records import Outcome, swap_outcome
 from evalkit.stats import Verdict, bradley_terry, length_controlled_win_rate, win_rates
 from evalkit.stats.common import StatsInputError
 from evalkit.stats.leaderboard import BT_RIDGE
@@ -26,7 +26,10 @@ def _synthetic(strengths: list[float], n_prompts: int, seed: int, tie_rate: floa
                     outcome: Outcome = "tie"
                 else:
                     outcome = "a" if rng.random() < 1 / (1 + math.exp(strengths[j] - strengths[i])) else "b"
-                out.append(verdict(outcome, prompt=f"p{p}", a=names[i], b=names[j]))
+                if rng.random() < 0.5:  # store half the pairs the other way round
+                    out.append(verdict(swap_outcome(outcome), prompt=f"p{p}", a=names[j], b=names[i]))
+                else:
+                    out.append(verdict(outcome, prompt=f"p{p}", a=names[i], b=names[j]))
     return out
 
 
@@ -56,6 +59,13 @@ def test_bt_two_systems_closed_form():
     assert ratings[0].system == "A"
     assert ratings[0].score - ratings[1].score == pytest.approx(400 * math.log10(3), abs=0.5)
     assert math.isnan(ratings[0].ci_low)
+
+
+def test_bt_pools_a_pair_stored_in_both_directions():
+    # A beats B 3 of 4 times, the comparisons stored as (A, B) and (B, A) alike.
+    mixed = [*verdicts("aa"), *verdicts("ba", a="B", b="A", start=2)]
+    ratings = {r.system: r.score for r in bradley_terry(mixed, n_boot=0)}
+    assert ratings["A"] - ratings["B"] == pytest.approx(400 * math.log10(3), abs=0.5)
 
 
 def test_bt_ties_count_half_each_way():

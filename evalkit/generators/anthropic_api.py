@@ -31,15 +31,15 @@ from evalkit.generators.api_base import (
     check_options,
     key_from_env,
     normalise_finish,
-    transport_module,
+    sdk_http_client,
 )
 from evalkit.generators.base import Completion, CompletionRequest, Generator
 from evalkit.generators.http_retry import AttemptError, Failure
 
 KNOWN_OPTIONS = frozenset(
     {
-        "base_url", "api_key_env", "api_version", "timeout", "max_concurrency", "requests_per_minute",
-        "tokens_per_minute", "max_attempts", "retry_initial_wait", "retry_max_wait",
+        "base_url", "api_key_env", "http_transport", "api_version", "timeout", "max_concurrency",
+        "requests_per_minute", "tokens_per_minute", "max_attempts", "retry_initial_wait", "retry_max_wait",
     }
 )  # fmt: skip
 LEGACY_API_VERSION = "2023-06-01"
@@ -108,7 +108,7 @@ class AnthropicGenerator(ApiGenerator):
         check_options(spec, options, KNOWN_OPTIONS)
         super().__init__(spec, options, default_concurrency=8, key_env=key_env)
         self.model = model
-        self.base_url = options.get("base_url") or os.environ.get("ANTHROPIC_BASE_URL") or None
+        self.base_url = str(options.get("base_url") or "") or os.environ.get("ANTHROPIC_BASE_URL") or None
         self.api_version = str(options["api_version"]) if options.get("api_version") else None
         self._secret = key
         self._warned_sampling = False
@@ -125,10 +125,7 @@ class AnthropicGenerator(ApiGenerator):
 
     def _make_client(self) -> Any:
         anthropic = self.sdk
-        transport = transport_module(anthropic)
-        http_client = anthropic.DefaultAsyncHttpxClient(
-            limits=transport.Limits(**self.connection_limits()), timeout=self.timeout_s
-        )
+        http_client = sdk_http_client(anthropic, self)
         return anthropic.AsyncAnthropic(
             api_key=self._secret,
             base_url=self.base_url,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import importlib.util
 import json
 import os
 import time
@@ -21,7 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from evalkit.costs import estimate_request_tokens
-from evalkit.errors import ConfigError, MissingKeyError
+from evalkit.errors import ConfigError, MissingDependencyError, MissingKeyError
 from evalkit.generators.base import Completion, CompletionRequest, Generator
 from evalkit.generators.http_retry import (
     AttemptError,
@@ -83,6 +84,33 @@ def transport_module(sdk: ModuleType) -> Any:
     return importlib.import_module(base.__module__.partition(".")[0])
 
 
+TRANSPORTS = ("auto", "aiohttp", "httpx")
+
+
+def sdk_http_client(sdk: ModuleType, generator: ApiGenerator) -> Any:
+    """An HTTP client for the SDK with one kept-alive connection per concurrency slot.
+
+    The option ``http_transport`` picks it: "aiohttp" is the SDK's aiohttp-backed client,
+    which the SDKs recommend for concurrency (about a third less client CPU per request
+    than the default pool at 32 connections; ``pip install 'evalkit[api]'``), "httpx" the
+    SDK's default client, and "auto" (the default) aiohttp when installed and the base URL
+    carries no user:password (only the default client sends those as basic credentials).
+    """
+    size = generator.max_concurrency
+    limits = transport_module(sdk).Limits(max_connections=size, max_keepalive_connections=size)
+    if _use_aiohttp(sdk, generator.transport, generator.base_url):
+        return sdk.DefaultAioHttpClient(limits=limits, timeout=generator.timeout_s)
+    return sdk.DefaultAsyncHttpxClient(limits=limits, timeout=generator.timeout_s)
+
+
+def _use_aiohttp(sdk: ModuleType, transport: str, base_url: str | None) -> bool:
+    installed = hasattr(sdk, "DefaultAioHttpClient") and importlib.util.find_spec("aiohttp") is not None
+    if transport == "aiohttp" and not installed:
+        raise MissingDependencyError("aiohttp", "api", "http_transport: aiohttp")
+    plain_url = base_url is None or urlsplit(base_url).username is None
+    return transport == "aiohttp" or (transport == "auto" and installed and plain_url)
+
+
 def redact_url(url: str) -> str:
     """The URL without user:password, safe to show in messages."""
     parts = urlsplit(url)
@@ -118,6 +146,8 @@ class ApiGenerator(Generator):
         policy: Retry policy.
         stats: Retry counters.
         timeout_s: Seconds before one attempt times out (and is retried).
+        transport: The ``http_transport`` option: "auto", "aiohttp" or "httpx".
+        base_url: Where requests go (None: the SDK's default); never shown unredacted.
 
     """
 
@@ -132,6 +162,10 @@ class ApiGenerator(Generator):
         self.policy = RetryPolicy.from_options(options, spec)
         self.stats = RetryStats()
         self.timeout_s = float(options.get("timeout", DEFAULT_TIMEOUT_S))
+        self.transport = str(options.get("http_transport", "auto"))
+        if self.transport not in TRANSPORTS:
+            raise ConfigError(f"model {spec!r}: option http_transport must be one of {', '.join(TRANSPORTS)}")
+        self.base_url: str | None = None
         self.key_env = key_env
         self._secret: str | None = None
         self._client: Any = None
@@ -156,10 +190,6 @@ class ApiGenerator(Generator):
         if self._client is None or self._client_loop is not loop:
             self._client, self._client_loop = self._make_client(), loop
         return self._client
-
-    def connection_limits(self) -> dict[str, int]:
-        """Pool sizes for the SDK's HTTP client: one kept-alive connection per slot."""
-        return {"max_connections": self.max_concurrency, "max_keepalive_connections": self.max_concurrency}
 
     async def complete(self, request: CompletionRequest) -> Completion:
         """Complete one request within the limits, retrying what can succeed later.
@@ -214,13 +244,20 @@ class ApiGenerator(Generator):
         return None
 
     def _redact(self, text: str) -> str:
-        secret = self._secret
-        return text.replace(secret, "[redacted]") if secret and len(secret) >= 8 else text
+        password = urlsplit(self.base_url).password if self.base_url else None
+        for secret in (self._secret, password):
+            if secret and len(secret) >= 4:
+                text = text.replace(secret, "[redacted]")
+        return text
 
     async def aclose(self) -> None:
-        """Close the SDK client of the current loop. Safe to call twice."""
+        """Close the SDK client. Safe to call twice.
+
+        A client made on another (finished) event loop is dropped, not closed: its
+        connections died with that loop.
+        """
         client, self._client = self._client, None
-        if client is not None:
+        if client is not None and self._client_loop is asyncio.get_running_loop():
             await client.close()
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -114,11 +114,19 @@ class Generator(ABC):
             await asyncio.gather(*(self.complete_limited(r) for r in requests), return_exceptions=True)
         )
 
-    async def complete_limited(self, request: CompletionRequest) -> Completion:
-        """``complete`` under this backend's concurrency limit; what the pipeline calls."""
+    async def complete_limited(
+        self, request: CompletionRequest, admit: Callable[[CompletionRequest], None] | None = None
+    ) -> Completion:
+        """``complete`` under this backend's concurrency limit; what the pipeline calls.
+
+        ``admit`` runs once a slot is free, just before the call, and may refuse it by
+        raising (a spent budget is checked there, not while the request waits in line).
+        """
         if self._semaphore is None:
             self._semaphore = asyncio.Semaphore(self.max_concurrency)
         async with self._semaphore:
+            if admit is not None:
+                admit(request)
             return await self.complete(request)
 
     async def aclose(self) -> None:  # noqa: B027 - most backends hold nothing to release

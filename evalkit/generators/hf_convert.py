@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import json
 import logging
 import os
 import shutil
@@ -41,6 +42,8 @@ from evalkit.generators.llamacpp_engine import file_fingerprint
 log = logging.getLogger("evalkit.vllm")
 
 CACHE_ENV = "EVALKIT_HF_CACHE"
+CONVERTER_VERSION = "1"
+"""Part of the cache key: bump when the conversion changes what the directory holds."""
 DONE_MARKER = ".evalkit-converted"
 
 # Gemma's turn format; Gemma has no system role, so a system message opens the first user turn.
@@ -60,6 +63,10 @@ GEMMA_CHAT_TEMPLATE = (
     "{%- if add_generation_prompt -%}<start_of_turn>model\n{%- endif -%}"
 )
 END_OF_TURN = "<end_of_turn>"
+END_OF_TURN_ID = 106
+# Fixed by the Gemma 3 architecture rather than stored in its GGUF files.
+GEMMA3_LOCAL_ROPE_BASE = 10000.0
+GEMMA3_GLOBAL_EVERY = 6
 
 _LAYER_NAMES = {
     "attn_q": "self_attn.q_proj",
@@ -110,13 +117,15 @@ def ensure_hf_model(gguf_path: Path, root: Path | None = None) -> Path:
 
     Returns:
         A directory with config.json, model.safetensors and the tokenizer files.
+
     """
     digest = file_fingerprint(gguf_path)["model_sha256"]
-    target = (root or cache_root()) / f"{gguf_path.stem}-{digest[:16]}"
+    target = (root or cache_root()) / f"{gguf_path.stem}-v{CONVERTER_VERSION}-{digest[:16]}"
     if (target / DONE_MARKER).is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with _scratch_dir(target.parent) as scratch:
+        scratch.chmod(0o755)
         convert_gguf(gguf_path, scratch)
         (scratch / DONE_MARKER).write_text(digest + "\n")
         _publish(scratch, target)
@@ -209,47 +218,59 @@ def _save_safetensors(tensors: dict[str, npt.NDArray[np.float32]], path: Path) -
 
 
 def _save_config(metadata: dict[str, Any], *, tied: bool, out_dir: Path) -> None:
-    from transformers import Gemma3TextConfig, GenerationConfig
+    """config.json in the long-standing Gemma 3 keys, which every recent transformers reads."""
 
     def arch(key: str) -> Any:
         return metadata[f"gemma3.{key}"]
 
-    config = Gemma3TextConfig(
-        vocab_size=metadata["vocab_size"],
-        hidden_size=arch("embedding_length"),
-        intermediate_size=arch("feed_forward_length"),
-        num_hidden_layers=arch("block_count"),
-        num_attention_heads=arch("attention.head_count"),
-        num_key_value_heads=arch("attention.head_count_kv"),
-        head_dim=arch("attention.key_length"),
-        max_position_embeddings=arch("context_length"),
-        rms_norm_eps=arch("attention.layer_norm_rms_epsilon"),
-        sliding_window=arch("attention.sliding_window"),
-        rope_theta=arch("rope.freq_base"),
-        bos_token_id=metadata.get("tokenizer.ggml.bos_token_id", 2),
-        eos_token_id=metadata.get("tokenizer.ggml.eos_token_id", 1),
-        pad_token_id=metadata.get("tokenizer.ggml.padding_token_id", 0),
-        tie_word_embeddings=tied,
-        torch_dtype="float32",
-    )
-    config.architectures = ["Gemma3ForCausalLM"]
-    config.save_pretrained(out_dir)
-    GenerationConfig(
-        bos_token_id=config.bos_token_id,
-        eos_token_id=[config.eos_token_id, _END_OF_TURN_ID],
-        pad_token_id=config.pad_token_id,
-    ).save_pretrained(out_dir)
+    head_dim = int(arch("attention.key_length"))
+    layers = int(arch("block_count"))
+    config = {
+        "architectures": ["Gemma3ForCausalLM"],
+        "model_type": "gemma3_text",
+        "vocab_size": metadata["vocab_size"],
+        "hidden_size": arch("embedding_length"),
+        "intermediate_size": arch("feed_forward_length"),
+        "num_hidden_layers": layers,
+        "num_attention_heads": arch("attention.head_count"),
+        "num_key_value_heads": arch("attention.head_count_kv"),
+        "head_dim": head_dim,
+        "max_position_embeddings": arch("context_length"),
+        "rms_norm_eps": arch("attention.layer_norm_rms_epsilon"),
+        "sliding_window": arch("attention.sliding_window"),
+        "rope_theta": arch("rope.freq_base"),
+        "rope_local_base_freq": GEMMA3_LOCAL_ROPE_BASE,
+        "query_pre_attn_scalar": head_dim,
+        "layer_types": [_layer_type(i) for i in range(layers)],
+        "hidden_activation": "gelu_pytorch_tanh",
+        "attn_logit_softcapping": None,
+        "final_logit_softcapping": None,
+        "bos_token_id": metadata.get("tokenizer.ggml.bos_token_id", 2),
+        "eos_token_id": metadata.get("tokenizer.ggml.eos_token_id", 1),
+        "pad_token_id": metadata.get("tokenizer.ggml.padding_token_id", 0),
+        "tie_word_embeddings": tied,
+        "torch_dtype": "float32",
+    }
+    generation = {
+        "bos_token_id": config["bos_token_id"],
+        "eos_token_id": [config["eos_token_id"], END_OF_TURN_ID],
+        "pad_token_id": config["pad_token_id"],
+    }
+    (out_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    (out_dir / "generation_config.json").write_text(json.dumps(generation, indent=2) + "\n")
 
 
-_END_OF_TURN_ID = 106  # Gemma 3's <end_of_turn>; checked against the tokenizer in _save_tokenizer
+def _layer_type(index: int) -> str:
+    return "full_attention" if (index + 1) % GEMMA3_GLOBAL_EVERY == 0 else "sliding_attention"
 
 
 def _save_tokenizer(gguf_path: Path, add_bos: bool, out_dir: Path) -> None:
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(str(gguf_path.parent), gguf_file=gguf_path.name)
-    tokenizer.add_bos_token = add_bos
+    tokenizer = AutoTokenizer.from_pretrained(
+        str(gguf_path.parent), gguf_file=gguf_path.name, add_bos_token=add_bos
+    )
     tokenizer.chat_template = GEMMA_CHAT_TEMPLATE
-    if tokenizer.convert_tokens_to_ids(END_OF_TURN) != _END_OF_TURN_ID:
-        raise ConfigError(f"{gguf_path}: the tokenizer has no {END_OF_TURN} token with id {_END_OF_TURN_ID}")
+    if tokenizer.convert_tokens_to_ids(END_OF_TURN) != END_OF_TURN_ID:
+        raise ConfigError(f"{gguf_path}: the tokenizer has no {END_OF_TURN} token with id {END_OF_TURN_ID}")
     tokenizer.save_pretrained(out_dir)

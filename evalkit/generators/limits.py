@@ -89,6 +89,13 @@ class CallLimits:
         async with self._slots:
             yield
 
+    def ready(self, estimated_tokens: int) -> bool:
+        """True when a request of about ``estimated_tokens`` would be admitted without waiting."""
+        self._bind()
+        tokens = self._tokens
+        fits_tokens = tokens is None or tokens.has_capacity(min(float(estimated_tokens), tokens.max_rate))
+        return fits_tokens and (self._requests is None or self._requests.has_capacity())
+
     async def admit(self, estimated_tokens: int) -> None:
         """Wait until one more request of about ``estimated_tokens`` fits the per-minute limits."""
         self._bind()

@@ -91,6 +91,7 @@ class SharedModel:
     options: LoadOptions
     lock: threading.Lock = field(default_factory=threading.Lock)
     _llama: Any = None
+    _load_error: GenerationError | None = None
 
     _instances: ClassVar[dict[tuple[str, LoadOptions], SharedModel]] = {}
     _instances_lock: ClassVar[threading.Lock] = threading.Lock()
@@ -112,6 +113,8 @@ class SharedModel:
 
     def llama(self) -> Any:
         """The loaded llama_cpp.Llama; loads it on first use. Call with ``lock`` held."""
+        if self._load_error is not None:  # a broken file fails once, not once per prompt
+            raise self._load_error
         if self._llama is None:
             llama_cpp = import_llama_cpp()
             try:
@@ -123,7 +126,11 @@ class SharedModel:
                     verbose=False,
                 )
             except (ValueError, RuntimeError, OSError) as exc:
-                raise GenerationError(f"cannot load the GGUF model {self.path}: {exc}") from exc
+                self._load_error = GenerationError(
+                    f"cannot load the GGUF model {self.path}: {exc}. "
+                    "Check that the file is a complete GGUF model"
+                )
+                raise self._load_error from exc
         return self._llama
 
 
@@ -143,7 +150,9 @@ class _LogprobCapture:
     llama-cpp-python's own log-probabilities need the model loaded with logits_all=True,
     which computes the vocabulary projection for every prompt position (for Gemma's
     262k-token vocabulary that doubles prompt time and holds gigabytes of logits). The
-    sampler only needs the last position's logits, so we read them here instead.
+    sampler only needs the last position's logits, so we read them here instead. They are
+    the model's own distribution, before repetition penalty and temperature, which is what
+    OpenAI-style APIs report too.
     """
 
     def __init__(self) -> None:
@@ -187,7 +196,7 @@ def decode(
             finish = "stop"
             break
         tokens.append(token)
-        if capture is not None and top_logprobs:
+        if capture is not None and top_logprobs is not None:
             entries.append(capture.entry(token, top_logprobs, functools.partial(_piece, llama)))
         if _find_stop(_text(llama, tokens, prompt_tokens), params.stop) is not None:
             finish = "stop"

@@ -107,9 +107,10 @@ class Grader:
         return Grade(**base, label=None, error=error, provenance=self._engine.provenance("", sample))
 
     def _grade(self, base: dict[str, Any], reading: Reading, sample: int) -> Grade:
+        # On an exact tie in probability the label the judge actually wrote stands.
         label = reading.verdict.label
         if reading.probabilities is not None:
-            label = argmax_label(reading.probabilities)
+            label = argmax_label(reading.probabilities) or label
         return Grade(
             **base,
             label=label,

@@ -92,8 +92,8 @@ def read_probabilities(
 
 
 def argmax_label(probabilities: dict[str, float]) -> str | None:
-    """The most probable label; None when the top two are exactly equal."""
+    """The most probable label; None when the top two are equal (within rounding)."""
     ranked = sorted(probabilities.items(), key=lambda item: item[1], reverse=True)
-    if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
+    if len(ranked) > 1 and math.isclose(ranked[0][1], ranked[1][1], rel_tol=1e-9, abs_tol=1e-12):
         return None
     return ranked[0][0]

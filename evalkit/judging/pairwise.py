@@ -139,13 +139,10 @@ class PairwiseJudge:
     def _most_probable(
         self, by_label: dict[str, float], by_outcome: dict[Outcome, float], order: Order
     ) -> tuple[str | None, Outcome]:
-        outcome = _argmax_outcome(by_outcome)
+        # Equal top probabilities mean the judge is undecided: "tie", with no label chosen.
+        best = argmax_label({str(outcome): p for outcome, p in by_outcome.items()})
+        outcome = next((o for o in by_outcome if o == best), None)
+        if outcome is None:
+            return None, "tie"
         candidates = {code: p for code, p in by_label.items() if self._outcome_of(code, order) == outcome}
-        return (argmax_label(candidates) if candidates else None), outcome
-
-
-def _argmax_outcome(by_outcome: dict[Outcome, float]) -> Outcome:
-    ranked = sorted(by_outcome.items(), key=lambda item: item[1], reverse=True)
-    if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
-        return "tie"
-    return ranked[0][0]
+        return argmax_label(candidates), outcome

@@ -3,7 +3,7 @@
 Fields: ``id`` (required, string or integer); exactly one of ``prompt`` / ``instruction``
 (a string), ``turns`` (a list of strings) or ``messages`` (a list of {role, content},
 user and assistant alternating, starting with user); optional ``category``, ``split``,
-``reference`` (a string or one string per turn) and ``metadata`` (an object). Any other
+``reference`` (a string or one string per turn, "" for none) and ``metadata`` (an object). Any other
 field is kept in the record's metadata. Assistant messages are never sent to a model;
 they are kept in ``metadata["assistant_turns"]``.
 """
@@ -114,20 +114,20 @@ def _label(item: RawItem, field: str, default: str) -> str:
 
 
 def _reference(item: RawItem, n_turns: int) -> tuple[str, ...] | None:
+    """One reference per turn; an empty string means "no reference for this turn"."""
     value = item.data.get("reference")
-    if value is None:
+    entries = [value] if isinstance(value, str) else value
+    if value is None or not entries or not any(entries):
         return None
-    if isinstance(value, str):
-        references: tuple[str, ...] = (_text(item, "reference", value),)
-    else:
-        references = _string_list(item, "reference", value)
-    if len(references) > n_turns:
+    if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
+        raise item.error("reference", "must be a string or a list of strings", "Give one reference per turn")
+    if len(entries) > n_turns:
         raise item.error(
             "reference",
-            f"has {len(references)} entries for {n_turns} turn(s)",
+            f"has {len(entries)} entries for {n_turns} turn(s)",
             "Give at most one reference per turn",
         )
-    return references
+    return tuple(entries)
 
 
 def _metadata(item: RawItem) -> dict[str, Any]:

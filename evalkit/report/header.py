@@ -14,6 +14,7 @@ from typing import Any
 
 from evalkit.records import RunRecords
 
+HUMAN_PREFIX = "human:"
 LOCAL_JUDGE_PREFIXES = ("local/", "gguf/", "fake/")
 """Model specs of small local or offline judges whose verdicts demonstrate the pipeline only."""
 
@@ -55,6 +56,7 @@ class RunHeader:
     split_counts: tuple[tuple[str, int], ...]
     systems: tuple[SystemInfo, ...]
     judges: tuple[JudgeInfo, ...]
+    annotators: tuple[tuple[str, int], ...]
     status: str
     started_at: str
     finished_at: str
@@ -88,6 +90,7 @@ def build_header(records: RunRecords, title: str | None = None) -> RunHeader:
         split_counts=tuple(Counter(prompt.split for prompt in records.prompts).items()),
         systems=_systems(config.get("systems"), records),
         judges=_judges(config.get("judges"), records),
+        annotators=_annotators(records),
         status=text_of(config.get("status")) or "unknown",
         started_at=_timestamp(started),
         finished_at=_timestamp(finished),
@@ -171,7 +174,7 @@ def _judges_from_records(records: RunRecords) -> tuple[JudgeInfo, ...]:
     found: dict[tuple[str, str], JudgeInfo] = {}
     for kind, items in (("pairwise", records.judgments), ("grade", records.grades)):
         for item in items:
-            if item.source.startswith("human:") or (item.source, kind) in found:
+            if item.source.startswith(HUMAN_PREFIX) or (item.source, kind) in found:
                 continue
             prov = item.provenance
             found[(item.source, kind)] = JudgeInfo(
@@ -193,6 +196,12 @@ def _timestamp(text: str) -> str:
     offset = moment.utcoffset()
     zone = "" if offset is None else " UTC" if not offset else moment.strftime(" UTC%z")
     return moment.strftime("%Y-%m-%d %H:%M:%S") + zone
+
+
+def _annotators(records: RunRecords) -> tuple[tuple[str, int], ...]:
+    """Human label sources and how many labels each gave (pairwise and grades together)."""
+    sources = [j.source for j in records.judgments] + [g.source for g in records.grades]
+    return tuple(sorted(Counter(s for s in sources if s.startswith(HUMAN_PREFIX)).items()))
 
 
 def _duration(started: str, finished: str) -> str:

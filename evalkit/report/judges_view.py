@@ -6,9 +6,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from evalkit.records import RunRecords
+from evalkit.report.header import HUMAN_PREFIX
 from evalkit.stats import Agreement, JudgeDiagnostics, Verdict, agreement_matrix, judge_diagnostics
 
-HUMAN_PREFIX = "human:"
 HIGH_FLIP_RATE = 0.2
 HIGH_UNPARSED_RATE = 0.05
 POSITION_BIAS_MARGIN = 0.15

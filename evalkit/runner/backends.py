@@ -1,18 +1,25 @@
 """Build each backend once per run and share it between systems and judges.
 
 A local model used both as a system and as a judge is loaded once; every backend is
-called through the cache, and the calls and hits are counted per model for the report.
+called through the cache, and the calls, hits, tokens and estimated cost are counted per
+model and stage. With a budget, a call that would start after the estimate passed it is
+refused (BudgetExceededError) so the run stops cleanly and can be resumed.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from typing import Any
 
 from evalkit.cache import CachedCaller, ResponseCache
-from evalkit.generators.base import Generator
+from evalkit.costs import CostMeter, budget_exceeded
+from evalkit.generators.base import Completion, CompletionRequest, Generator
 from evalkit.generators.registry import create_generator
+
+CURRENT_STAGE: ContextVar[str] = ContextVar("evalkit_stage", default="generate")
+"""The stage whose items are running; tasks inherit it, so costs are kept per stage."""
 
 
 def _backend_key(spec: str, options: Mapping[str, Any]) -> str:
@@ -22,9 +29,18 @@ def _backend_key(spec: str, options: Mapping[str, Any]) -> str:
 class Backends:
     """One generator and one cached caller per distinct (model spec, options)."""
 
-    def __init__(self, cache: ResponseCache | None, *, concurrency: int | None = None) -> None:
+    def __init__(
+        self,
+        cache: ResponseCache | None,
+        *,
+        concurrency: int | None = None,
+        meter: CostMeter | None = None,
+        max_cost: float | None = None,
+    ) -> None:
         self.cache = cache
         self.concurrency = concurrency
+        self.meter = meter or CostMeter()
+        self.max_cost = max_cost
         self._callers: dict[str, CachedCaller] = {}
 
     def caller(self, spec: str, options: Mapping[str, Any] | None = None) -> CachedCaller:
@@ -35,8 +51,21 @@ class Backends:
             generator = create_generator(spec, options)
             if self.concurrency is not None:
                 generator.max_concurrency = self.concurrency
-            self._callers[key] = CachedCaller(generator, self.cache)
+            self._callers[key] = CachedCaller(
+                generator, self.cache, before_call=self._check_budget, after_call=self._counter(spec)
+            )
         return self._callers[key]
+
+    def _check_budget(self, request: CompletionRequest) -> None:
+        if self.meter.exceeds(self.max_cost):
+            assert self.max_cost is not None
+            raise budget_exceeded(self.meter, self.max_cost, not_started=1)
+
+    def _counter(self, spec: str) -> Callable[[Completion], None]:
+        def count(completion: Completion) -> None:
+            self.meter.add_completion(spec, completion, stage=CURRENT_STAGE.get())
+
+        return count
 
     def generator(self, spec: str, options: Mapping[str, Any] | None = None) -> Generator:
         """The generator behind a model spec."""

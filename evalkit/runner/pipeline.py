@@ -14,9 +14,9 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from evalkit.templates import SystemTemplate, load_template
-
 from evalkit.cache import ResponseCache
+from evalkit.costs import CostMeter, PriceTable, budget_exceeded
+from evalkit.errors import BudgetExceededError
 from evalkit.judging import Grader, PairwiseJudge, load_judge, make_judge
 from evalkit.prompts import load_prompt_set
 from evalkit.records import Grade, Judgment, Prompt, Response
@@ -26,6 +26,7 @@ from evalkit.runner.progress import StageProgress
 from evalkit.runner.rundir import RunDir
 from evalkit.runner.stages import StageResult, run_stage
 from evalkit.runner.work import ResponseIndex, generation_items, grading_items, pairwise_items
+from evalkit.templates import SystemTemplate, load_template
 
 TRACKED_PACKAGES = (
     "evalkit",
@@ -75,7 +76,10 @@ class Pipeline:
         self.config = config
         self.run_dir = RunDir(config.run_dir())
         self.cache = ResponseCache(config.cache_path()) if use_cache else None
-        self.backends = Backends(self.cache, concurrency=config.concurrency)
+        self.meter = CostMeter(PriceTable.from_config(config.prices))
+        self.backends = Backends(
+            self.cache, concurrency=config.concurrency, meter=self.meter, max_cost=config.max_cost
+        )
         self.progress = StageProgress(enabled=show_progress)
         self.results: list[StageResult] = []
         self.judges = [self._build_judge(j) for j in config.judges]
@@ -95,7 +99,8 @@ class Pipeline:
             supports_structured=bool(getattr(generator, "supports_structured", False)),
         )
 
-    def _templates(self) -> dict[str, SystemTemplate]:
+    def templates(self) -> dict[str, SystemTemplate]:
+        """Each system's template, by system name."""
         return {
             s.name: load_template(
                 self.config.resolve(s.template) if s.template.endswith((".yaml", ".yml")) else s.template
@@ -131,7 +136,11 @@ class Pipeline:
             with self.progress:
                 responses = await self._generate(prompts)
                 await self._judge(prompts, responses)
+            self._stop_if_over_budget()
             self._finish("complete")
+        except BudgetExceededError:
+            self._finish("stopped_at_budget")
+            raise
         except BaseException:
             self._finish("interrupted")
             raise
@@ -141,19 +150,25 @@ class Pipeline:
                 self.cache.close()
         return self.run_dir
 
+    def _stop_if_over_budget(self) -> None:
+        not_started = sum(r.not_started for r in self.results)
+        if not_started and self.config.max_cost is not None:
+            raise budget_exceeded(self.meter, self.config.max_cost, not_started)
+
     def _finish(self, status: str) -> None:
         self.run_dir.update_meta(
             status=status,
             finished_at=_now(),
             stages=[asdict(r) for r in self.results],
             calls=self.backends.call_counts(),
+            cost=self.meter.summary(),
         )
 
     async def _generate(self, prompts: list[Prompt]) -> list[Response]:
         systems = self.config.systems
         callers = {s.name: self.backends.caller(s.model, s.options) for s in systems}
         items = generation_items(
-            systems, self._templates(), callers, prompts, self.config.samples, self.config.seed
+            systems, self.templates(), callers, prompts, self.config.samples, self.config.seed
         )
         records, result = await run_stage(
             "generate",

@@ -12,13 +12,20 @@ from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from evalkit.errors import ConfigError, MissingDependencyError, MissingKeyError
+from evalkit.errors import BudgetExceededError, ConfigError, MissingDependencyError, MissingKeyError
+from evalkit.runner.backends import CURRENT_STAGE
 from evalkit.runner.progress import StageProgress
 from evalkit.runner.rundir import RecordStore
 
 T = TypeVar("T")
 
-FATAL_ERRORS: tuple[type[Exception], ...] = (ConfigError, MissingDependencyError, MissingKeyError)
+FATAL_ERRORS: tuple[type[Exception], ...] = (
+    ConfigError,
+    MissingDependencyError,
+    MissingKeyError,
+    BudgetExceededError,
+)
+"""Errors that are not about one item: they stop the item (and, except the budget, the run)."""
 
 
 def describe_error(exc: BaseException) -> str:
@@ -36,6 +43,7 @@ class StageResult:
     resumed: int = 0
     new: int = 0
     errors: int = 0
+    not_started: int = 0
     seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -70,13 +78,18 @@ async def run_stage(
     new_records: list[Any] = []
 
     async def finish(item: WorkItem) -> None:
-        records = list(await item.run())
+        try:
+            records = list(await item.run())
+        except BudgetExceededError:
+            result.not_started += 1  # left for the resumed run; nothing is written
+            return
         store.append(records)
         new_records.extend(records)
         result.new += 1
         result.errors += sum(1 for r in records if failed(r))
         progress.advance(name, hits=hits() - hits_before, errors=result.errors)
 
+    CURRENT_STAGE.set(name)
     try:
         async with asyncio.TaskGroup() as group:
             for item in todo:

@@ -13,6 +13,7 @@ from evalkit.stats.agreement import (
     raw_agreement,
     tie_discounted_accuracy,
 )
+from evalkit.stats.common import StatsInputError
 from evalkit.stats.diagnostics import JudgeDiagnostics, judge_diagnostics, model_family
 from evalkit.stats.frames import to_frame
 from evalkit.stats.grades import GradeDistribution, grade_distributions
@@ -25,6 +26,7 @@ __all__ = [
     "JudgeDiagnostics",
     "Rating",
     "SplitGap",
+    "StatsInputError",
     "Verdict",
     "WinRate",
     "agreement_between",
