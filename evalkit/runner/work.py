@@ -45,7 +45,7 @@ async def generate_response(
         except Exception as exc:  # per-item failure: recorded on the response, never scored
             error = describe_error(exc)
             break
-        outputs.append(completion.text)
+        outputs.append(completion.text.strip())  # text templates leave a space after "Assistant:"
         completions.append(completion)
     return _response(system.name, prompt.id, sample, outputs, completions, error)
 
