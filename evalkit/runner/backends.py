@@ -49,8 +49,8 @@ class Backends:
         key = _backend_key(spec, options)
         if key not in self._callers:
             generator = create_generator(spec, options)
-            if self.concurrency is not None:
-                generator.max_concurrency = self.concurrency
+            if self.concurrency is not None and "max_concurrency" not in options:
+                generator.max_concurrency = self.concurrency  # a model's own option wins
             self._callers[key] = CachedCaller(
                 generator, self.cache, before_call=self._check_budget, after_call=self._counter(spec)
             )
