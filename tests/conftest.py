@@ -26,5 +26,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def shared_data() -> Path:
     """The public data folder beside the checkout; skips the test where it is absent."""
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"public data not found at {SHARED_DATA} (it lives in ../shared/data beside the checkout)")
+        pytest.skip(
+            f"public data not found at {SHARED_DATA} (it lives in ../shared/data beside the checkout)"
+        )
     return SHARED_DATA

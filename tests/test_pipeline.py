@@ -118,3 +118,26 @@ def test_loaded_run_gives_tables_and_an_escaped_html_repr(config_path: Path) -> 
     assert "<table" in run._repr_html_()
     with pytest.raises(evalkit.ConfigError, match="unknown table"):
         run.to_pandas("nope")
+
+
+def test_judge_failures_of_any_kind_are_recorded_not_scored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evalkit.generators import fake
+
+    original = fake.FakeGenerator.complete
+
+    async def flaky(self: fake.FakeGenerator, request: evalkit.CompletionRequest) -> evalkit.Completion:
+        if self.mode == "script":
+            raise RuntimeError("connection reset by peer")
+        return await original(self, request)
+
+    monkeypatch.setattr(fake.FakeGenerator, "complete", flaky)
+    write_prompt_set(tmp_path, 3)
+    run = evalkit.run(write_run_config(tmp_path), progress=False, report=False)
+    assert run.status == "complete"
+    assert len(run.records.judgments) == 6 and len(run.records.grades) == 6
+    for record in (*run.records.judgments, *run.records.grades):
+        assert record.error == "RuntimeError: connection reset by peer"
+    [overall] = run.win_rates()
+    assert (overall.n, overall.unresolved) == (0, 3)

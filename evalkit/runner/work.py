@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
-
-from evalkit.templates import SystemTemplate
 
 from evalkit.cache import CachedCaller
 from evalkit.generators.base import Completion, SamplingParams
+from evalkit.judging import Grader, PairwiseJudge
 from evalkit.records import Grade, Judgment, Order, Prompt, Response, Usage
 from evalkit.runner.config import JudgeConfig, SystemConfig
 from evalkit.runner.stages import FATAL_ERRORS, WorkItem, describe_error
+from evalkit.templates import SystemTemplate
 
 ResponseIndex = Mapping[tuple[str, str, int], Response]
 
@@ -110,7 +109,7 @@ def unavailable(responses: ResponseIndex, prompt_id: str, systems: Sequence[str]
 
 
 def pairwise_items(
-    judge: Any,
+    judge: PairwiseJudge,
     judge_config: JudgeConfig,
     caller: CachedCaller,
     pairs: Sequence[tuple[str, str]],
@@ -135,7 +134,7 @@ def pairwise_items(
 
 
 def _pairwise_item(
-    judge: Any,
+    judge: PairwiseJudge,
     caller: CachedCaller,
     prompt: Prompt,
     pair: tuple[str, str],
@@ -163,21 +162,29 @@ def _pairwise_item(
                     error=missing,
                 )
             ]
-        judgment: Judgment = await judge.judge(
-            caller,
-            prompt,
-            responses[(prompt.id, model_a, response_sample)],
-            responses[(prompt.id, model_b, response_sample)],
-            order,
-            judge_sample,
-        )
+        try:
+            judgment = await judge.judge(
+                caller,
+                prompt,
+                responses[(prompt.id, model_a, response_sample)],
+                responses[(prompt.id, model_b, response_sample)],
+                order,
+                judge_sample,
+            )
+        except FATAL_ERRORS:
+            raise
+        except Exception as exc:  # an unexpected backend failure: recorded, never scored
+            judgment = Judgment(
+                prompt_id=prompt.id, model_a=model_a, model_b=model_b, order=order, source=judge.source,
+                outcome=None, sample=judge_sample, error=describe_error(exc),
+            )  # fmt: skip
         return [judgment.model_copy(update={"response_sample": response_sample})]
 
     return WorkItem(key=key, run=run)
 
 
 def grading_items(
-    grader: Any,
+    grader: Grader,
     judge_config: JudgeConfig,
     caller: CachedCaller,
     systems: Sequence[str],
@@ -196,7 +203,7 @@ def grading_items(
 
 
 def _grading_item(
-    grader: Any,
+    grader: Grader,
     caller: CachedCaller,
     prompt: Prompt,
     system: str,
@@ -221,9 +228,19 @@ def _grading_item(
                     error=missing,
                 )
             ]
-        grades: list[Grade] = await grader.grade(
-            caller, prompt, responses[(prompt.id, system, response_sample)], judge_sample
-        )
+        try:
+            grades = await grader.grade(
+                caller, prompt, responses[(prompt.id, system, response_sample)], judge_sample
+            )
+        except FATAL_ERRORS:
+            raise
+        except Exception as exc:  # an unexpected backend failure: recorded, never scored
+            grades = [
+                Grade(
+                    prompt_id=prompt.id, system=system, scale=grader.spec.name, source=grader.source,
+                    label=None, sample=judge_sample, error=describe_error(exc),
+                )
+            ]  # fmt: skip
         return [g.model_copy(update={"response_sample": response_sample}) for g in grades]
 
     return WorkItem(key=key, run=run)
