@@ -25,7 +25,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -48,6 +50,15 @@ def start_server(latency: float) -> tuple[subprocess.Popen[str], int]:
     return process, int(line[1])
 
 
+def process_cpu_s(pid: int) -> float | None:
+    """User + system CPU seconds of another process (Linux /proc; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def make_requests(count: int) -> list[CompletionRequest]:
     params = SamplingParams(max_tokens=16)
     return [
@@ -58,7 +69,7 @@ def make_requests(count: int) -> list[CompletionRequest]:
     ]
 
 
-async def timed(job) -> tuple[float, float, object]:  # type: ignore[no-untyped-def]
+async def timed(job: Awaitable[Any]) -> tuple[float, float, Any]:
     wall, cpu = time.perf_counter(), time.process_time()
     result = await job
     return time.perf_counter() - wall, time.process_time() - cpu, result
@@ -94,8 +105,14 @@ async def through_evalkit(url: str, requests: list[CompletionRequest], concurren
     store = ResponseCache(cache)
     caller = CachedCaller(generator, store)
     wall, cpu, results = await timed(caller.complete_many(requests))
-    failures = [r for r in results if isinstance(r, BaseException)]  # type: ignore[attr-defined]
-    report("evalkit (openai-compatible + CachedCaller)", wall, cpu, len(requests), concurrency)
+    failures = [r for r in results if isinstance(r, BaseException)]
+    ratio, cpu_ms = report(
+        "evalkit (openai-compatible + CachedCaller)", wall, cpu, len(requests), concurrency
+    )
+    print(
+        f"  targets: >= 0.85 of ideal {'met' if ratio >= 0.85 else 'NOT met'}; "
+        f"< 2 ms CPU/request {'met' if cpu_ms < 2 else 'NOT met'}"
+    )
     print(f"  calls {caller.calls}, cache hits {caller.hits}, failures {len(failures)}")
 
     again = CachedCaller(generator, store)
@@ -107,13 +124,14 @@ async def through_evalkit(url: str, requests: list[CompletionRequest], concurren
         raise SystemExit("FAILED: the warm cache made calls, or requests failed")
 
 
-def report(label: str, wall: float, cpu: float, count: int, concurrency: int) -> None:
+def report(label: str, wall: float, cpu: float, count: int, concurrency: int) -> tuple[float, float]:
     ideal = concurrency / ARGS.latency
     achieved = count / wall
     print(
         f"{label}: {count} requests in {wall:.3f}s = {achieved:.1f} req/s, "
         f"{achieved / ideal:.3f} of ideal ({ideal:.0f} req/s); client CPU {1000 * cpu / count:.3f} ms/request"
     )
+    return achieved / ideal, 1000 * cpu / count
 
 
 async def main() -> None:
@@ -126,7 +144,12 @@ async def main() -> None:
         wall, cpu, _ = await timed(bare_httpx(url, requests, ARGS.concurrency))
         report("baseline (bare httpx, no SDK, no cache)", wall, cpu, ARGS.requests, ARGS.concurrency)
         with tempfile.TemporaryDirectory() as folder:
+            before = process_cpu_s(process.pid)
             await through_evalkit(url, requests, ARGS.concurrency, Path(folder) / "cache.sqlite")
+            after = process_cpu_s(process.pid)
+        if before is not None and after is not None:
+            per_request = 1000 * (after - before) / (ARGS.requests + 1)
+            print(f"  (the server process used {per_request:.3f} ms CPU/request during the evalkit pass)")
     finally:
         process.terminate()
         process.wait(10)

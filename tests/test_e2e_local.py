@@ -32,7 +32,7 @@ def test_quickstart_subset_runs_on_the_embedded_model(tmp_path: Path) -> None:
     html = (run.path / "report.html").read_text()
     assert "base-icl-aligned" in html and "<svg" in html
     meta = json.loads((run.path / "run.json").read_text())
-    assert meta["calls"]["local/gemma-3-270m"]["calls"] >= 12
+    assert meta["executions"][-1]["calls"]["local/gemma-3-270m"]["calls"] >= 12
     again = evalkit.run(config, progress=False, report=False)
     assert again.records.responses == run.records.responses
     shutil.rmtree(tmp_path / "reports")

@@ -206,6 +206,10 @@ async def test_repeated_samples_use_resample_temperature_and_distinct_seeds() ->
     assert (p0.temperature, p0.seed) == (0.0, 0)
     assert (p2.temperature, p2.seed) == (0.7, 2)
     assert third.sample == 2 and first.sample == 0
+    resampled = await judge().judge(
+        recorder, prompt(), A.model_copy(update={"sample": 1}), B.model_copy(update={"sample": 1}), "ab"
+    )
+    assert resampled.response_sample == 1 and first.response_sample == 0
     assert third.provenance is not None and third.provenance.params["temperature"] == 0.7
 
 
@@ -263,3 +267,18 @@ def test_kind_mismatch_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="is a pairwise judge"):
         Grader(load_judge("lima-pairwise"), MODEL)
     assert isinstance(make_judge(load_judge("lima-grade"), MODEL), Grader)
+
+
+async def test_text_prompt_for_base_models() -> None:
+    recorder = Recorder(scripted("Hmm, hard.", "B"))
+    text_judge = make_judge(load_judge("lima-pairwise"), MODEL, text_prompt=True)
+    assert isinstance(text_judge, PairwiseJudge)
+    verdict = await text_judge.judge(recorder, prompt(), A, B, "ab")
+    first, follow_up = recorder.requests
+    assert first.messages == () and first.prompt is not None
+    assert first.prompt.startswith("You compare two answers") and first.prompt.endswith("### Verdict\n")
+    assert follow_up.prompt is not None
+    assert follow_up.prompt.startswith(first.prompt + "Hmm, hard.\n\n")
+    assert follow_up.prompt.endswith("Nothing else.\n")
+    assert verdict.outcome == "b"
+    assert verdict.provenance is not None and verdict.provenance.params["text_prompt"] is True

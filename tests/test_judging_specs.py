@@ -171,3 +171,17 @@ def test_template_hash_covers_template_files() -> None:
     spec = load_judge("lima-pairwise")
     changed = spec.model_copy(update={"template": spec.template.model_copy(update={"file_text": "x"})})
     assert template_hash(spec) != template_hash(changed)
+
+
+def test_name_must_match_file_name_in_judges_folders(tmp_path: Path) -> None:
+    write_judge(tmp_path, "mine", MINIMAL_PAIRWISE.format(name="other"))
+    with pytest.raises(ConfigError, match=r"field 'name' is 'other' but the file is named mine\.yaml"):
+        load_judge("mine", search_dirs=[tmp_path])
+    with pytest.raises(ConfigError, match="rename the file"):
+        list_judges(search_dirs=[tmp_path])
+    assert load_judge(tmp_path / "mine.yaml").name == "other"
+
+
+def test_numeric_version_is_read_as_text(tmp_path: Path) -> None:
+    body = MINIMAL_PAIRWISE.format(name="num").replace('version: "1"', "version: 2.5")
+    assert load_judge(write_judge(tmp_path, "num", body)).version == "2.5"

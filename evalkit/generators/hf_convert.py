@@ -51,16 +51,19 @@ GEMMA_CHAT_TEMPLATE = (
     "{{ bos_token }}"
     "{%- set ns = namespace(system='') -%}"
     "{%- for message in messages -%}"
-    "{%- if message['role'] == 'system' -%}{%- set ns.system = message['content'] + '\n\n' -%}"
+    "{%- if message['role'] == 'system' -%}"
+    "{%- set ns.system = ns.system + message['content'] + '\\n\\n' -%}"
+    "{%- elif message['role'] == 'user' -%}"
+    "{{ '<start_of_turn>user\\n' + ns.system + message['content'] + '<end_of_turn>\\n' }}"
+    "{%- set ns.system = '' -%}"
     "{%- else -%}"
-    "{%- set role = 'model' if message['role'] == 'assistant' else message['role'] -%}"
-    "<start_of_turn>{{ role }}\n{{ ns.system if role == 'user' else '' }}{{ message['content'] }}"
-    "<end_of_turn>\n"
-    "{%- if role == 'user' -%}{%- set ns.system = '' -%}{%- endif -%}"
+    "{{ '<start_of_turn>model\\n' + message['content'] + '<end_of_turn>\\n' }}"
     "{%- endif -%}"
     "{%- endfor -%}"
-    "{%- if ns.system -%}<start_of_turn>user\n{{ ns.system | trim }}<end_of_turn>\n{%- endif -%}"
-    "{%- if add_generation_prompt -%}<start_of_turn>model\n{%- endif -%}"
+    "{%- if ns.system -%}"
+    "{{ '<start_of_turn>user\\n' + ns.system.rstrip() + '<end_of_turn>\\n' }}"
+    "{%- endif -%}"
+    "{%- if add_generation_prompt -%}{{ '<start_of_turn>model\\n' }}{%- endif -%}"
 )
 END_OF_TURN = "<end_of_turn>"
 END_OF_TURN_ID = 106
@@ -98,7 +101,7 @@ def packaged_gguf(name: str) -> Path:
     try:
         module = importlib.import_module(entry.module)
     except ImportError as exc:
-        raise MissingDependencyError(entry.package, "vllm", f"The packaged model {name}") from exc
+        raise MissingDependencyError(entry.package, "local", f"The packaged model {name}") from exc
     try:
         return Path(module.assemble())
     except (OSError, ValueError) as exc:
@@ -170,7 +173,7 @@ def convert_gguf(gguf_path: Path, out_dir: Path) -> None:
 
 def _gguf_reader(path: Path) -> Any:
     try:
-        import gguf
+        gguf = importlib.import_module("gguf")
     except ImportError as exc:
         raise MissingDependencyError("gguf", "vllm", "Converting a GGUF model for vLLM") from exc
     return gguf.GGUFReader(str(path))
@@ -190,8 +193,7 @@ def _metadata(reader: Any) -> dict[str, Any]:
 
 
 def _hf_tensors(reader: Any) -> Iterator[tuple[str, npt.NDArray[np.float32]]]:
-    from gguf.quants import dequantize
-
+    dequantize = importlib.import_module("gguf.quants").dequantize
     for tensor in reader.tensors:
         weights = np.asarray(dequantize(tensor.data, tensor.tensor_type), dtype=np.float32)
         weights = weights.reshape(tuple(int(d) for d in reversed(tensor.shape)))
@@ -212,8 +214,7 @@ def hf_tensor_name(gguf_name: str) -> str:
 
 
 def _save_safetensors(tensors: dict[str, npt.NDArray[np.float32]], path: Path) -> None:
-    from safetensors.numpy import save_file
-
+    save_file = importlib.import_module("safetensors.numpy").save_file
     save_file(tensors, str(path), metadata={"format": "pt"})
 
 
@@ -265,9 +266,8 @@ def _layer_type(index: int) -> str:
 
 
 def _save_tokenizer(gguf_path: Path, add_bos: bool, out_dir: Path) -> None:
-    from transformers import AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(
+    auto_tokenizer = importlib.import_module("transformers").AutoTokenizer
+    tokenizer = auto_tokenizer.from_pretrained(
         str(gguf_path.parent), gguf_file=gguf_path.name, add_bos_token=add_bos
     )
     tokenizer.chat_template = GEMMA_CHAT_TEMPLATE

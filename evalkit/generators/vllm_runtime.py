@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -112,6 +113,7 @@ class SharedEngine:
         client = getattr(engine, "engine_core", None)
         if client is not None and hasattr(client, "shutdown"):
             client.shutdown()
+        multiprocessing.active_children()  # reaps the engine processes vLLM stopped but did not join
         log.info("stopped vLLM engine for %s", self.model)
 
 
@@ -126,6 +128,8 @@ def sampling_params(request: CompletionRequest, engine_seed: int) -> Any:
     seed = params.seed
     if seed is None and params.temperature > 0:
         seed = derived_seed(request, engine_seed)
+    structured = _structured(request.response_format)
+    extra = {} if structured is None else {"structured_outputs": structured}
     return vllm.SamplingParams(
         temperature=params.temperature,
         top_p=params.top_p,
@@ -134,7 +138,7 @@ def sampling_params(request: CompletionRequest, engine_seed: int) -> Any:
         stop=list(params.stop) or None,
         repetition_penalty=params.repetition_penalty or 1.0,
         logprobs=request.top_logprobs,
-        structured_outputs=_structured(request.response_format),
+        **extra,
     )
 
 

@@ -52,7 +52,13 @@ class VerdictEngine:
     """Builds judge requests from template variables and reads verdicts back."""
 
     def __init__(
-        self, spec: JudgeSpec, model_spec: str, *, supports_logprobs: bool, supports_structured: bool
+        self,
+        spec: JudgeSpec,
+        model_spec: str,
+        *,
+        supports_logprobs: bool,
+        supports_structured: bool,
+        text_prompt: bool = False,
     ) -> None:
         self.spec = spec
         self.model_spec = model_spec
@@ -60,6 +66,7 @@ class VerdictEngine:
         self.template_hash = template_hash(spec)
         self.top_logprobs = spec.logprobs.top if supports_logprobs and spec.logprobs else None
         self.structured = supports_structured
+        self.text_prompt = text_prompt
 
     def request(self, context: Mapping[str, Any], sample: int) -> CompletionRequest:
         """The first call's request for these template variables."""
@@ -67,10 +74,14 @@ class VerdictEngine:
         user = rendered.user
         if self.structured:
             user = f"{user}\n\n{self.spec.verdict.structured_instruction}"
-        messages = [Message(role="system", content=rendered.system)] if rendered.system else []
-        messages.append(Message(role="user", content=user))
+        options: dict[str, Any] = {"messages": (Message(role="user", content=user),)}
+        if rendered.system:
+            options["messages"] = (Message(role="system", content=rendered.system), *options["messages"])
+        if self.text_prompt:
+            # Base models continue text: the prompt ends on a new line where the verdict goes.
+            options = {"prompt": "\n\n".join(m.content for m in options["messages"]) + "\n"}
         return CompletionRequest(
-            messages=tuple(messages),
+            **options,
             params=sampling_params(self.spec, sample),
             top_logprobs=self.top_logprobs,
             response_format=response_format(self.spec) if self.structured else None,
@@ -80,11 +91,15 @@ class VerdictEngine:
         self, first: CompletionRequest, answer: str, context: Mapping[str, Any]
     ) -> CompletionRequest:
         """The single follow-up: the judge's answer appended, then a request for the verdict alone."""
+        params = first.params.model_copy(update={"max_tokens": self.spec.verdict.reask_max_tokens})
+        reask = self.templates.render_reask(context)
+        if first.prompt is not None:
+            prompt = f"{first.prompt}{answer.rstrip()}\n\n{reask}\n"
+            return first.model_copy(update={"prompt": prompt, "params": params})
         follow_up = (
             Message(role="assistant", content=answer),
-            Message(role="user", content=self.templates.render_reask(context)),
+            Message(role="user", content=reask),
         )
-        params = first.params.model_copy(update={"max_tokens": self.spec.verdict.reask_max_tokens})
         return first.model_copy(update={"messages": first.messages + follow_up, "params": params})
 
     async def read(self, complete: Complete, context: Mapping[str, Any], sample: int) -> Reading:
@@ -122,6 +137,7 @@ class VerdictEngine:
         params: dict[str, Any] = sampling_params(self.spec, sample).model_dump(mode="json")
         params["top_logprobs"] = self.top_logprobs
         params["structured"] = self.structured
+        params["text_prompt"] = self.text_prompt
         return JudgeProvenance(
             judge=self.spec.name,
             judge_version=self.spec.version,

@@ -3,7 +3,8 @@
 Accepted, in this order of evidence (all evidence found must agree, else unparsed):
 
 1. a JSON object (bare or in a code fence) whose ``json_key`` holds a label;
-2. marked lines such as ``Verdict: A`` / ``**Final verdict:** [[B]]`` (markers from the
+2. marked lines such as ``Verdict: A`` / ``**Final verdict:** [[B]]``, or a marker
+   heading (``### Verdict``) followed by a line holding only the label (markers from the
    judge file, case-insensitive, markdown and brackets ignored);
 3. a bare label: the first non-empty line ("label" format) or the last non-empty line
    ("final_line" format) is exactly a label.
@@ -122,13 +123,21 @@ def _marker_pattern(spec: JudgeSpec) -> re.Pattern[str]:
 
 
 def _marked_labels(text: str, spec: JudgeSpec) -> list[tuple[str, int, str]]:
+    """Labels on marked lines ("Verdict: B"), or on the line after a bare marker ("### Verdict")."""
     pattern = _marker_pattern(spec)
+    markers = {marker.casefold() for marker in spec.verdict.markers}
+    lines = list(_lines(text))
     found = []
-    for line in _lines(text):
-        match = pattern.match(line.text.replace("*", "").replace("`", ""))
-        label = match and match_label(match.group("value"), spec)
+    for index, line in enumerate(lines):
+        bare = line.text.replace("*", "").replace("`", "")
+        match = pattern.match(bare)
+        value_line = line
+        label = match_label(match.group("value"), spec) if match else None
+        if not match and clean(bare).casefold() in markers and index + 1 < len(lines):
+            value_line = lines[index + 1]
+            label = match_label(value_line.text, spec)
         if label:
-            found.append((label, _label_offset(line, label, spec), text[: line.offset].strip()))
+            found.append((label, _label_offset(value_line, label, spec), text[: line.offset].strip()))
     return found
 
 

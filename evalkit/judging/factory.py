@@ -14,6 +14,7 @@ def make_judge(
     source: str | None = None,
     supports_logprobs: bool = False,
     supports_structured: bool = False,
+    text_prompt: bool = False,
 ) -> PairwiseJudge | Grader:
     """A PairwiseJudge for pairwise judges, a Grader for grade judges.
 
@@ -23,6 +24,7 @@ def make_judge(
         source: Record source; defaults to "llm:<judge name>@<model_spec>".
         supports_logprobs: Whether the backend returns token log-probabilities.
         supports_structured: Whether the backend honours ``response_format`` JSON schemas.
+        text_prompt: Send one raw text prompt instead of chat messages (base models).
 
     """
     if spec.kind == "pairwise":
@@ -32,6 +34,7 @@ def make_judge(
             source=source,
             supports_logprobs=supports_logprobs,
             supports_structured=supports_structured,
+            text_prompt=text_prompt,
         )
     return Grader(
         spec,
@@ -39,4 +42,5 @@ def make_judge(
         source=source,
         supports_logprobs=supports_logprobs,
         supports_structured=supports_structured,
+        text_prompt=text_prompt,
     )

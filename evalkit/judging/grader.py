@@ -29,6 +29,9 @@ class Grader:
         source: Grade.source; defaults to "llm:<judge name>@<model_spec>".
         supports_logprobs: Ask for token log-probabilities (when the judge defines label tokens).
         supports_structured: Ask for JSON output through ``response_format``.
+        text_prompt: Send one raw text prompt (system, blank line, user, new line) instead
+            of chat messages: for base models without a chat format (needs a backend that
+            accepts raw prompts, such as local/ and gguf/).
 
     """
 
@@ -40,6 +43,7 @@ class Grader:
         source: str | None = None,
         supports_logprobs: bool = False,
         supports_structured: bool = False,
+        text_prompt: bool = False,
     ) -> None:
         if spec.kind != "grade":
             raise ConfigError(
@@ -49,7 +53,11 @@ class Grader:
         self.model_spec = model_spec
         self.source = source or f"llm:{spec.name}@{model_spec}"
         self._engine = VerdictEngine(
-            spec, model_spec, supports_logprobs=supports_logprobs, supports_structured=supports_structured
+            spec,
+            model_spec,
+            supports_logprobs=supports_logprobs,
+            supports_structured=supports_structured,
+            text_prompt=text_prompt,
         )
 
     def turns(self, prompt: Prompt) -> list[int]:

@@ -46,9 +46,9 @@ def load_judge(name_or_path: str | Path, *, search_dirs: Sequence[Path] | None =
 
     """
     path = _as_path(name_or_path)
-    if path is None:
-        path = _find_by_name(str(name_or_path), search_dirs or default_judges_dirs())
-    return _load_file(path)
+    if path is not None:
+        return _load_file(path)
+    return _load_named(_find_by_name(str(name_or_path), search_dirs or default_judges_dirs()))
 
 
 def list_judges(*, search_dirs: Sequence[Path] | None = None) -> list[JudgeSpec]:
@@ -56,7 +56,7 @@ def list_judges(*, search_dirs: Sequence[Path] | None = None) -> list[JudgeSpec]
     found: dict[str, JudgeSpec] = {}
     for folder in search_dirs or default_judges_dirs():
         for path in sorted(_yaml_files(folder)):
-            spec = _load_file(path)
+            spec = _load_named(path)
             found.setdefault(spec.name, spec)
     return [found[name] for name in sorted(found)]
 
@@ -89,6 +89,17 @@ def _find_by_name(name: str, dirs: Sequence[Path]) -> Path:
         f"unknown judge {name!r}; known judges: {', '.join(known) or '(none)'}. "
         f"Searched {', '.join(str(d) for d in dirs)}; add judges/{name}.yaml or pass a path."
     )
+
+
+def _load_named(path: Path) -> JudgeSpec:
+    """Load a judge found by name: its 'name' must match the file name, so lookups agree."""
+    spec = _load_file(path)
+    if spec.name != path.stem:
+        raise ConfigError(
+            f"{path}: field 'name' is {spec.name!r} but the file is named {path.name}; "
+            f"rename the file to {spec.name}{path.suffix} or change 'name'"
+        )
+    return spec
 
 
 def _load_file(path: Path) -> JudgeSpec:

@@ -36,6 +36,9 @@ class PairwiseJudge:
         source: Judgment.source; defaults to "llm:<judge name>@<model_spec>".
         supports_logprobs: Ask for token log-probabilities (when the judge defines label tokens).
         supports_structured: Ask for JSON output through ``response_format``.
+        text_prompt: Send one raw text prompt (system, blank line, user, new line) instead
+            of chat messages: for base models without a chat format (needs a backend that
+            accepts raw prompts, such as local/ and gguf/).
 
     """
 
@@ -47,6 +50,7 @@ class PairwiseJudge:
         source: str | None = None,
         supports_logprobs: bool = False,
         supports_structured: bool = False,
+        text_prompt: bool = False,
     ) -> None:
         if spec.kind != "pairwise":
             raise ConfigError(f"judge {spec.name!r} is a {spec.kind} judge; use Grader (or make_judge)")
@@ -54,7 +58,11 @@ class PairwiseJudge:
         self.model_spec = model_spec
         self.source = source or f"llm:{spec.name}@{model_spec}"
         self._engine = VerdictEngine(
-            spec, model_spec, supports_logprobs=supports_logprobs, supports_structured=supports_structured
+            spec,
+            model_spec,
+            supports_logprobs=supports_logprobs,
+            supports_structured=supports_structured,
+            text_prompt=text_prompt,
         )
 
     def request(
@@ -86,6 +94,7 @@ class PairwiseJudge:
             "order": order,
             "source": self.source,
             "sample": sample,
+            "response_sample": response_a.sample,
             "reference_guided": self.spec.reference_guided,
         }
         failed = next((r for r in (response_a, response_b) if r.error), None)

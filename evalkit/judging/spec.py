@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from evalkit.generators.base import SamplingParams
 
@@ -170,6 +170,12 @@ class JudgeSpec(_Strict):
     reference_guided: bool = False
     multi_turn: MultiTurnMode = "final_turn"
     path: Path | None = Field(None, exclude=True)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_as_text(cls, value: object) -> object:
+        # YAML reads `version: 1.0` as a number; the version is a label, so keep it as text.
+        return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
 
     @model_validator(mode="after")
     def _consistent(self) -> JudgeSpec:

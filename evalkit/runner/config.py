@@ -37,7 +37,18 @@ class JudgeConfig(_Strict):
     name: str | None = None
     samples: int = Field(1, ge=1, le=20)
     orders: Literal["both", "ab"] = "both"
+    text_prompt: bool | None = Field(
+        None,
+        description="send the judge one plain-text prompt instead of chat messages; "
+        "default: on for local base models (local/, gguf/), whose chat format they never learned",
+    )
     options: dict[str, Any] = Field(default_factory=dict)
+
+    def uses_text_prompt(self) -> bool:
+        """Whether the judge gets a plain-text prompt (explicit setting, else by model kind)."""
+        if self.text_prompt is not None:
+            return self.text_prompt
+        return self.model.startswith(("local/", "gguf/"))
 
 
 class PanelConfig(_Strict):

@@ -97,6 +97,7 @@ class Pipeline:
             source=judge_source(judge_config, spec.name),
             supports_logprobs=generator.supports_logprobs,
             supports_structured=bool(getattr(generator, "supports_structured", False)),
+            text_prompt=judge_config.uses_text_prompt(),
         )
 
     def templates(self) -> dict[str, SystemTemplate]:
@@ -156,13 +157,19 @@ class Pipeline:
             raise budget_exceeded(self.meter, self.config.max_cost, not_started)
 
     def _finish(self, status: str) -> None:
-        self.run_dir.update_meta(
-            status=status,
-            finished_at=_now(),
-            stages=[asdict(r) for r in self.results],
-            calls=self.backends.call_counts(),
-            cost=self.meter.summary(),
-        )
+        """Record this execution (a run resumed three times has four) and the status."""
+        meta = self.run_dir.read_meta()
+        execution = {
+            "started_at": meta.get("started_at"),
+            "finished_at": _now(),
+            "status": status,
+            "stages": [asdict(r) for r in self.results],
+            "calls": self.backends.call_counts(),
+            "cost": self.meter.summary(),
+        }
+        executions = [*meta.get("executions", []), execution]
+        self.run_dir.write_meta({**meta, "status": status, "finished_at": execution["finished_at"],
+                                 "executions": executions})  # fmt: skip
 
     async def _generate(self, prompts: list[Prompt]) -> list[Response]:
         systems = self.config.systems

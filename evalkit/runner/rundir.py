@@ -35,6 +35,7 @@ FILES: dict[str, type[BaseModel]] = {
 def atomic_write_text(path: Path, text: str) -> None:
     """Write a file so that readers see either the old or the new content, never half."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.fchmod(fd, 0o644)  # mkstemp makes files private; run folders are meant to be shared
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
@@ -179,5 +180,33 @@ class RunDir:
             responses=tuple(self.store("responses").load()),
             judgments=tuple(self.store("judgments").load()),
             grades=tuple(self.store("grades").load()),
-            config=self.read_meta().get("config", {}),
+            config=report_context(self.read_meta()),
         )
+
+
+def report_context(meta: dict[str, Any]) -> dict[str, Any]:
+    """The resolved config plus the run facts the report header shows (status, times, calls, cost)."""
+    context = {**meta.get("config", {})}
+    for key in ("status", "started_at", "finished_at", "versions", "seed"):
+        if key in meta:
+            context[key] = meta[key]
+    executions = meta.get("executions", [])
+    calls: dict[str, list[int]] = {}
+    tokens: dict[str, list[int]] = {}
+    for execution in executions:  # totals over every execution of a resumed run
+        for spec, c in execution.get("calls", {}).items():
+            total = calls.setdefault(spec, [0, 0])
+            total[0] += c.get("calls", 0)
+            total[1] += c.get("cache_hits", 0)
+        for spec, t in execution.get("cost", {}).get("by_model", {}).items():
+            total = tokens.setdefault(spec, [0, 0])
+            total[0] += t.get("prompt_tokens", 0)
+            total[1] += t.get("completion_tokens", 0)
+    if executions:
+        context["counts"] = {"executions": str(len(executions))} | {
+            spec: f"{n} model calls, {hits} cache hits" for spec, (n, hits) in calls.items()
+        }
+        context["usage"] = {spec: f"{p} prompt + {c} completion tokens" for spec, (p, c) in tokens.items()}
+        usd = sum(e.get("cost", {}).get("total_usd", 0.0) for e in executions)
+        context["cost"] = {"estimated USD": f"{usd:.4f}"}
+    return context

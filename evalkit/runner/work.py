@@ -220,7 +220,7 @@ def _grading_item(
                 Grade(
                     prompt_id=prompt.id,
                     system=system,
-                    scale=grader.spec.name,
+                    scale=grader.spec.scale_name,
                     source=grader.source,
                     label=None,
                     sample=judge_sample,
@@ -237,7 +237,7 @@ def _grading_item(
         except Exception as exc:  # an unexpected backend failure: recorded, never scored
             grades = [
                 Grade(
-                    prompt_id=prompt.id, system=system, scale=grader.spec.name, source=grader.source,
+                    prompt_id=prompt.id, system=system, scale=grader.spec.scale_name, source=grader.source,
                     label=None, sample=judge_sample, error=describe_error(exc),
                 )
             ]  # fmt: skip
