@@ -60,8 +60,8 @@ class Run:
 
     @cached_property
     def verdicts(self) -> list[stats.Verdict]:
-        """Pairwise verdicts with both orders reconciled."""
-        return stats.reconcile(self.records.judgments)
+        """Pairwise verdicts: orders reconciled, judge samples aggregated, plus the panel if configured."""
+        return stats.run_verdicts(self.records.judgments, self.records.config)
 
     def win_rates(self, by: Grouping = "all") -> list[stats.WinRate]:
         """Win/tie/loss counts and win rates with 95% bootstrap intervals."""

@@ -93,6 +93,7 @@ class VllmGenerator(Generator):
 
         Raises:
             EvalkitError: The engine could not start (the whole run needs fixing, not one item).
+
         """
         if not requests:
             return []

@@ -70,6 +70,7 @@ class ServerProcess:
 
     def __init__(self, command: Sequence[str], port: int, env: Mapping[str, str]) -> None:
         self.port = port
+        self.healthy = False
         self.log_path = Path(tempfile.mkstemp(prefix="evalkit-vllm-server-", suffix=".log")[1])
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
@@ -91,6 +92,7 @@ class ServerProcess:
                 raise EvalkitError(self._failure(f"exited with status {self.process.returncode}"))
             try:
                 if httpx.get(url, timeout=2.0).status_code == 200:
+                    self.healthy = True
                     return
             except httpx.HTTPError:
                 pass
@@ -107,9 +109,14 @@ class ServerProcess:
         return "\n".join(text.splitlines()[-lines:])
 
     def stop(self, grace_s: float = 20.0) -> None:
-        """Terminate the server and its engine processes; kill them if they outlive ``grace_s``."""
+        """Terminate the server and its engine processes; kill them if they outlive ``grace_s``.
+
+        The log is deleted after a server that came up; one that never did keeps it for the error.
+        """
         self._finalizer.detach()
         _stop_group(self.process, grace_s)
+        if self.healthy:
+            self.log_path.unlink(missing_ok=True)
 
 
 def _stop_group(process: subprocess.Popen[bytes], grace_s: float) -> None:

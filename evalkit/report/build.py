@@ -15,7 +15,7 @@ from evalkit.report.grades_view import build_grades, compute_distributions
 from evalkit.report.header import build_header
 from evalkit.report.index import build_index, token_part
 from evalkit.report.pairwise_view import StatSettings, build_pairwise, compute_tables
-from evalkit.stats import reconcile
+from evalkit.stats import run_verdicts
 
 REPORT_FILE = "report.html"
 
@@ -69,7 +69,7 @@ def summary_html(records: RunRecords) -> str:
     Numbers use the report's defaults (seed 0, 2000 bootstrap replicates), so they match the report.
     """
     settings = StatSettings()
-    verdicts = reconcile(records.judgments)
+    verdicts = run_verdicts(records.judgments, records.config)
     index = build_index(records, verdicts)
     tables = compute_tables(verdicts, records, settings)
     distributions = compute_distributions(records, settings)

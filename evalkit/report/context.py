@@ -15,7 +15,7 @@ from evalkit.report.judges_view import JudgeSection, build_judges
 from evalkit.report.leaderboard_view import Leaderboard, build_leaderboards
 from evalkit.report.pairwise_view import JudgeComparisons, PairwiseTables, StatSettings, compute_tables
 from evalkit.report.pairwise_view import build_pairwise as build_pairwise_blocks
-from evalkit.stats import GradeDistribution, Verdict, reconcile
+from evalkit.stats import GradeDistribution, Verdict, run_verdicts
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +68,7 @@ def build_context(
     """
     settings = StatSettings(seed=seed, n_boot=n_boot)
     header = build_header(records, title)
-    verdicts = tuple(reconcile(records.judgments))
+    verdicts = tuple(run_verdicts(records.judgments, records.config))
     index = build_index(records, verdicts)
     tables = compute_tables(verdicts, records, settings)
     distributions = tuple(compute_distributions(records, settings))

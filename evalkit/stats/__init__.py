@@ -19,20 +19,24 @@ from evalkit.stats.frames import to_frame
 from evalkit.stats.grades import GradeDistribution, grade_distributions
 from evalkit.stats.leaderboard import Rating, bradley_terry, length_controlled_win_rate
 from evalkit.stats.pairwise import SplitGap, Verdict, WinRate, reconcile, split_gap, win_rates
+from evalkit.stats.panels import PanelMethod, aggregate_samples, combine_panel, run_verdicts
 
 __all__ = [
     "Agreement",
     "GradeDistribution",
     "JudgeDiagnostics",
+    "PanelMethod",
     "Rating",
     "SplitGap",
     "StatsInputError",
     "Verdict",
     "WinRate",
+    "aggregate_samples",
     "agreement_between",
     "agreement_matrix",
     "bradley_terry",
     "cohens_kappa",
+    "combine_panel",
     "grade_distributions",
     "judge_diagnostics",
     "krippendorff_alpha",
@@ -40,6 +44,7 @@ __all__ = [
     "model_family",
     "raw_agreement",
     "reconcile",
+    "run_verdicts",
     "split_gap",
     "tie_discounted_accuracy",
     "to_frame",

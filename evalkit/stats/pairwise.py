@@ -24,7 +24,7 @@ from evalkit.stats.common import (
 )
 
 _OUTCOMES: tuple[Outcome, ...] = ("a", "b", "tie")
-_VerdictKey = tuple[str, str, str, str, int]
+_VerdictKey = tuple[str, str, str, str, int, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +50,7 @@ class Verdict:
     inconsistent: bool
     flipped: bool
     probabilities: dict[Outcome, float] | None
+    response_sample: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +107,7 @@ class SplitGap:
 def reconcile(judgments: Iterable[Judgment]) -> list[Verdict]:
     """Combine the presentation orders of each pairwise judgment into one verdict.
 
-    Judgments are grouped by (prompt_id, model_a, model_b, source, sample); a later judgment
+    Judgments are grouped by (prompt_id, model_a, model_b, source, sample, response_sample); a later judgment
     of the same order replaces an earlier one. Rules: both orders parsed and equal -> that
     outcome; both parsed and different -> "tie", ``inconsistent`` (``flipped`` when one said
     a and the other b); when both carry probabilities the outcome is the argmax of their mean
@@ -123,7 +124,14 @@ def reconcile(judgments: Iterable[Judgment]) -> list[Verdict]:
     """
     groups: dict[_VerdictKey, dict[Order, Judgment]] = {}
     for judgment in judgments:
-        key = (judgment.prompt_id, judgment.model_a, judgment.model_b, judgment.source, judgment.sample)
+        key = (
+            judgment.prompt_id,
+            judgment.model_a,
+            judgment.model_b,
+            judgment.source,
+            judgment.sample,
+            judgment.response_sample,
+        )
         groups.setdefault(key, {})[judgment.order] = judgment
     return [_reconcile_group(key, by_order) for key, by_order in groups.items()]
 
@@ -133,10 +141,22 @@ def _usable(judgment: Judgment) -> bool:
 
 
 def _reconcile_group(key: _VerdictKey, by_order: dict[Order, Judgment]) -> Verdict:
-    prompt_id, model_a, model_b, source, sample = key
+    prompt_id, model_a, model_b, source, sample, response_sample = key
     usable = [by_order[order] for order in sorted(by_order) if _usable(by_order[order])]
     if len(usable) < len(by_order):
-        return Verdict(prompt_id, model_a, model_b, source, sample, None, len(usable), False, False, None)
+        return Verdict(
+            prompt_id,
+            model_a,
+            model_b,
+            source,
+            sample,
+            None,
+            len(usable),
+            False,
+            False,
+            None,
+            response_sample,
+        )
     outcomes = {judgment.outcome for judgment in usable}
     probabilities = _mean_probabilities(usable)
     outcome: Outcome | None = usable[0].outcome if len(outcomes) == 1 else "tie"
@@ -153,6 +173,7 @@ def _reconcile_group(key: _VerdictKey, by_order: dict[Order, Judgment]) -> Verdi
         inconsistent=len(outcomes) > 1,
         flipped=outcomes == {"a", "b"},
         probabilities=probabilities,
+        response_sample=response_sample,
     )
 
 
