@@ -67,7 +67,7 @@ async def vllm_side(args: argparse.Namespace, prompts: list[str]) -> dict[str, f
     started = time.perf_counter()
     await evalkit_run(generator, prompts[:2], 4)  # start, compile and warm up the engine
     startup = time.perf_counter() - started
-    llm = generator._shared().llm()
+    llm = generator.llm()
     bare_runs, evalkit_runs = [], []
     for _ in range(args.repeats):
         bare_runs.append(bare_run(llm, prompts, args.max_tokens))

@@ -6,6 +6,7 @@ None of these need vLLM itself, so they run in the main test suite too.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import socket
 import sys
 import textwrap
@@ -228,6 +229,8 @@ def test_server_that_exits_reports_its_last_log_lines() -> None:
     server = ServerProcess(_python("import sys; print('boom: no model'); sys.exit(3)"), free_port(), {})
     with pytest.raises(EvalkitError, match=r"exited with status 3(.|\n)*boom: no model"):
         server.wait_healthy(30)
+    assert server.log_path.is_file()  # kept for the user to read
+    server.log_path.unlink()
 
 
 def test_server_that_never_gets_healthy_is_stopped_after_the_timeout() -> None:
@@ -237,6 +240,7 @@ def test_server_that_never_gets_healthy_is_stopped_after_the_timeout() -> None:
     with pytest.raises(EvalkitError, match=r"not healthy after 1s(.|\n)*loading"):
         server.wait_healthy(1)
     assert server.process.poll() is not None
+    server.log_path.unlink()
 
 
 HEALTH_SERVER = """
@@ -258,3 +262,44 @@ def test_healthy_server_is_waited_for_and_stopped() -> None:
     assert server.base_url == f"http://127.0.0.1:{port}/v1"
     server.stop(grace_s=10)
     assert server.process.poll() is not None
+    assert not server.log_path.exists()
+
+
+def test_conversion_runs_once_per_gguf_and_lands_under_the_cache_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evalkit.generators import hf_convert
+
+    calls: list[Path] = []
+
+    def fake_convert(gguf: Path, out_dir: Path) -> None:
+        calls.append(gguf)
+        (out_dir / "config.json").write_text("{}")
+
+    monkeypatch.setattr(hf_convert, "convert_gguf", fake_convert)
+    monkeypatch.setenv("EVALKIT_HF_CACHE", str(tmp_path / "cache"))
+    gguf = tmp_path / "tiny.gguf"
+    gguf.write_bytes(b"GGUF" + bytes(60))
+    first = hf_convert.ensure_hf_model(gguf)
+    assert first.parent == tmp_path / "cache"
+    assert first.name == "tiny-v1-" + hashlib.sha256(gguf.read_bytes()).hexdigest()[:16]
+    assert (first / "config.json").is_file() and len(calls) == 1
+    assert hf_convert.ensure_hf_model(gguf) == first and len(calls) == 1
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [first.name]  # no scratch left behind
+
+
+def test_a_failed_conversion_leaves_nothing_half_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evalkit.generators import hf_convert
+
+    def broken(gguf: Path, out_dir: Path) -> None:
+        (out_dir / "model.safetensors").write_bytes(b"partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(hf_convert, "convert_gguf", broken)
+    gguf = tmp_path / "tiny.gguf"
+    gguf.write_bytes(b"GGUF" + bytes(60))
+    with pytest.raises(OSError, match="disk full"):
+        hf_convert.ensure_hf_model(gguf, root=tmp_path / "cache")
+    assert list((tmp_path / "cache").iterdir()) == []

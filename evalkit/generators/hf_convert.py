@@ -36,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from evalkit.errors import ConfigError, MissingDependencyError
-from evalkit.generators.llamacpp import PACKAGED_MODELS
+from evalkit.generators.llamacpp import packaged_model_path
 from evalkit.generators.llamacpp_engine import file_fingerprint
 
 log = logging.getLogger("evalkit.vllm")
@@ -96,19 +96,8 @@ def cache_root() -> Path:
 
 
 def packaged_gguf(name: str) -> Path:
-    """Assemble (once) and return the GGUF file of a packaged model such as "gemma-3-270m"."""
-    entry = PACKAGED_MODELS[name]
-    try:
-        module = importlib.import_module(entry.module)
-    except ImportError as exc:
-        raise MissingDependencyError(entry.package, "local", f"The packaged model {name}") from exc
-    try:
-        return Path(module.assemble())
-    except (OSError, ValueError) as exc:
-        raise ConfigError(
-            f"could not assemble the packaged model {name}: {exc}. "
-            f"Reinstall it with: pip install --force-reinstall {entry.package}"
-        ) from exc
+    """The GGUF file of a packaged model such as "gemma-3-270m" (assembled once)."""
+    return packaged_model_path(name)
 
 
 def ensure_hf_model(gguf_path: Path, root: Path | None = None) -> Path:
@@ -145,7 +134,9 @@ def _scratch_dir(parent: Path) -> Iterator[Path]:
 
 
 def _publish(scratch: Path, target: Path) -> None:
-    """Move the finished conversion into place; a concurrent converter may have won the race."""
+    """Move the finished conversion into place, unless a concurrent converter got there first."""
+    if (target / DONE_MARKER).is_file():
+        return
     shutil.rmtree(target, ignore_errors=True)  # a half-written directory from a killed run
     try:
         scratch.rename(target)

@@ -204,7 +204,8 @@ def _grammar(response_format: Mapping[str, Any] | None) -> Any:
     raise GenerationError(f"unsupported response_format {response_format!r}; use json_object or json_schema")
 
 
-def _packaged_path(name: str) -> Path:
+def packaged_model_path(name: str) -> Path:
+    """Assemble (once) and return the GGUF file of a packaged model such as "gemma-3-270m"."""
     entry = PACKAGED_MODELS[name]
     try:
         module = importlib.import_module(entry.module)
@@ -232,7 +233,7 @@ def create_packaged(name: str, options: Mapping[str, Any]) -> Generator:
         raise MissingDependencyError(entry.package, "local", f"The model local/{name}")
     spec = f"local/{name}"
     return LlamaCppGenerator(
-        spec, functools.partial(_packaged_path, name), LlamaCppOptions.parse(spec, options)
+        spec, functools.partial(packaged_model_path, name), LlamaCppOptions.parse(spec, options)
     )
 
 

@@ -163,6 +163,15 @@ class VllmGenerator(Generator):
             return bos + request.prompt, ids
         return request.prompt, ids
 
+    def llm(self) -> Any:
+        """The shared ``vllm.LLM``, started if needed (blocking; for direct use such as benchmarks).
+
+        Do not call it while this generator has a batch in flight: vllm.LLM is not thread-safe.
+        """
+        engine = self._shared()
+        with engine.lock:
+            return engine.llm()
+
     def _shared(self) -> SharedEngine:
         with self._engine_lock:  # two batches may arrive at once from different worker threads
             if self._engine is None:
