@@ -61,6 +61,17 @@ class ResponseCache:
             row = self._db.execute("SELECT value FROM completions WHERE key = ?", (key,)).fetchone()
         return None if row is None else Completion.model_validate_json(row[0])
 
+    def get_many(self, keys: list[str]) -> list[Completion | None]:
+        """Look many keys up at once (None where missing), in the order given."""
+        found: dict[str, str] = {}
+        with self._lock:
+            for start in range(0, len(keys), 500):  # stay under SQLite's limit on bound parameters
+                chunk = keys[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                query = f"SELECT key, value FROM completions WHERE key IN ({marks})"
+                found.update(self._db.execute(query, chunk).fetchall())
+        return [None if key not in found else Completion.model_validate_json(found[key]) for key in keys]
+
     def put(self, key: str, completion: Completion) -> None:
         """Store a completion (last write wins; values for one key are identical by design)."""
         with self._lock:
@@ -68,6 +79,14 @@ class ResponseCache:
                 "INSERT OR REPLACE INTO completions (key, value) VALUES (?, ?)",
                 (key, completion.model_dump_json()),
             )
+
+    def put_many(self, items: list[tuple[str, Completion]]) -> None:
+        """Store many completions in one transaction (one disk sync instead of one per entry)."""
+        rows = [(key, completion.model_dump_json()) for key, completion in items]
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.executemany("INSERT OR REPLACE INTO completions (key, value) VALUES (?, ?)", rows)
+            self._db.execute("COMMIT")
 
     def __len__(self) -> int:
         with self._lock:
@@ -148,7 +167,10 @@ class CachedCaller:
 
         Batching backends (vLLM) see every miss at once; failures come back in place.
         """
-        results: list[Completion | BaseException | None] = [self.lookup(r) for r in requests]
+        keys = [self.key(r) for r in requests] if self.cache is not None else []
+        cached = self.cache.get_many(keys) if self.cache is not None else [None] * len(requests)
+        results: list[Completion | BaseException | None] = list(cached)
+        self.hits += sum(found is not None for found in results)
         missing = [i for i, found in enumerate(results) if found is None]
         if missing:
             if self.before_call is not None:
@@ -156,11 +178,14 @@ class CachedCaller:
                     self.before_call(requests[index])
             self.calls += len(missing)
             fresh = await self.generator.complete_many([requests[i] for i in missing])
+            done: list[tuple[str, Completion]] = []
             for index, outcome in zip(missing, fresh, strict=True):
                 results[index] = outcome
                 if isinstance(outcome, Completion):
-                    if self.cache is not None:
-                        self.cache.put(self.key(requests[index]), outcome)
+                    if keys:
+                        done.append((keys[index], outcome))
                     if self.after_call is not None:
                         self.after_call(outcome)
+            if self.cache is not None and done:
+                self.cache.put_many(done)
         return [r for r in results if r is not None]

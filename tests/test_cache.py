@@ -71,3 +71,12 @@ def test_clear_empties_the_cache(tmp_path: Path) -> None:
     assert cache.get("k") == Completion(text="x")
     assert cache.clear() == 1
     assert cache.get("k") is None
+
+
+def test_get_many_and_put_many_round_trip(tmp_path: Path) -> None:
+    cache = ResponseCache(tmp_path / "c.sqlite")
+    items = [(f"k{i}", Completion(text=str(i))) for i in range(1200)]  # more than one lookup chunk
+    cache.put_many(items)
+    found = cache.get_many(["k5", "absent", "k1100"])
+    assert [c.text if c else None for c in found] == ["5", None, "1100"]
+    assert len(cache) == 1200
