@@ -16,9 +16,10 @@ from evalkit.stats.agreement import (
 from evalkit.stats.common import StatsInputError
 from evalkit.stats.diagnostics import JudgeDiagnostics, judge_diagnostics, model_family
 from evalkit.stats.frames import to_frame
+from evalkit.stats.gap import SplitGap, split_gap
 from evalkit.stats.grades import GradeDistribution, grade_distributions
 from evalkit.stats.leaderboard import Rating, bradley_terry, length_controlled_win_rate
-from evalkit.stats.pairwise import SplitGap, Verdict, WinRate, reconcile, split_gap, win_rates
+from evalkit.stats.pairwise import Verdict, WinRate, reconcile, win_rates
 from evalkit.stats.panels import PanelMethod, aggregate_samples, combine_panel, run_verdicts
 
 __all__ = [

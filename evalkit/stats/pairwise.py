@@ -7,10 +7,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
-from evalkit.records import IN_DISTRIBUTION, OUT_OF_DISTRIBUTION, Judgment, Order, Outcome, Prompt
-from evalkit.stats.clusters import ScoreTable, permutation_p_value
+from evalkit.records import Judgment, Order, Outcome, Prompt
+from evalkit.stats.clusters import ScoreTable
 from evalkit.stats.common import (
     OUTCOME_SCORE,
     GroupBy,
@@ -19,7 +17,6 @@ from evalkit.stats.common import (
     group_label,
     identity_draws,
     percentile_columns,
-    percentile_interval,
     safe_share,
 )
 
@@ -81,27 +78,6 @@ class WinRate:
     expected_win_rate: float = math.nan
     expected_ci_low: float = math.nan
     expected_ci_high: float = math.nan
-
-
-@dataclass(frozen=True, slots=True)
-class SplitGap:
-    """Difference of win rates between two prompt groups, with CI and permutation p-value.
-
-    ``difference`` is rate_x - rate_y. The interval resamples prompts within each group; the
-    two-sided p-value reshuffles the group labels of whole prompts.
-    """
-
-    model_a: str
-    model_b: str
-    source: str
-    group_x: str
-    group_y: str
-    rate_x: float
-    rate_y: float
-    difference: float
-    ci_low: float
-    ci_high: float
-    p_value: float
 
 
 def reconcile(judgments: Iterable[Judgment]) -> list[Verdict]:
@@ -190,7 +166,7 @@ def _argmax(probabilities: Mapping[Outcome, float]) -> Outcome:
     return winners[0] if len(winners) == 1 else "tie"
 
 
-def _partition(
+def partition_verdicts(
     verdicts: Sequence[Verdict], prompts: Mapping[str, Prompt], by: GroupBy
 ) -> dict[tuple[str, str, str, str], list[Verdict]]:
     """Verdicts per (model_a, model_b, source, group): comparisons in first-appearance order."""
@@ -201,7 +177,8 @@ def _partition(
     return {(*pair, group): groups[group] for pair, groups in cells.items() for group in sorted(groups)}
 
 
-def _score_table(resolved: Sequence[Verdict]) -> ScoreTable:
+def score_table(resolved: Sequence[Verdict]) -> ScoreTable:
+    """Per-prompt scores (1 / 0.5 / 0) and, when all verdicts carry them, expected scores."""
     scores = [OUTCOME_SCORE[v.outcome] for v in resolved if v.outcome is not None]
     tables = [v.probabilities for v in resolved]
     expected = None
@@ -235,7 +212,7 @@ def win_rates(
 
     """
     check_confidence(confidence)
-    cells = _partition(verdicts, prompts, by)
+    cells = partition_verdicts(verdicts, prompts, by)
     return [_win_rate(key, cell, n_boot, confidence, seed) for key, cell in cells.items()]
 
 
@@ -245,7 +222,7 @@ def _win_rate(
     resolved = [verdict for verdict in cell if verdict.outcome is not None]
     tally = Counter(verdict.outcome for verdict in resolved)
     n = len(resolved)
-    table = _score_table(resolved)
+    table = score_table(resolved)
     point = table.replicate_rates(identity_draws(table.counts.size))[0]
     samples = bootstrap(table.counts.size, n_boot if n else 0, seed, table.replicate_rates)
     (low, high), (exp_low, exp_high) = (
@@ -268,58 +245,3 @@ def _win_rate(
         expected_ci_low=exp_low,
         expected_ci_high=exp_high,
     )
-
-
-def split_gap(
-    verdicts: Sequence[Verdict],
-    prompts: Mapping[str, Prompt],
-    *,
-    groups: tuple[str, str] = (IN_DISTRIBUTION, OUT_OF_DISTRIBUTION),
-    n_boot: int = 2000,
-    seed: int = 0,
-    confidence: float = 0.95,
-) -> list[SplitGap]:
-    """Win-rate gap between two splits for each comparison, with a CI and a permutation p-value.
-
-    Args:
-        verdicts: Reconciled verdicts.
-        prompts: Prompt id -> Prompt (its ``split`` decides the group).
-        groups: The two split labels to compare, x first: difference = rate_x - rate_y.
-        n_boot: Bootstrap replicates for the interval, and random relabellings for the test.
-        seed: Seed for both.
-        confidence: Interval coverage.
-
-    Returns:
-        One SplitGap per (model_a, model_b, source) with resolved verdicts in both groups.
-
-    """
-    check_confidence(confidence)
-    by_split = _partition(verdicts, prompts, "split")
-    pairs = dict.fromkeys(key[:3] for key in by_split)
-    gaps = []
-    for pair in pairs:
-        cell_x = [v for v in by_split.get((*pair, groups[0]), []) if v.outcome is not None]
-        cell_y = [v for v in by_split.get((*pair, groups[1]), []) if v.outcome is not None]
-        if cell_x and cell_y:
-            gaps.append(_split_gap(pair, groups, cell_x, cell_y, n_boot, seed, confidence))
-    return gaps
-
-
-def _split_gap(
-    pair: tuple[str, str, str],
-    groups: tuple[str, str],
-    cell_x: Sequence[Verdict],
-    cell_y: Sequence[Verdict],
-    n_boot: int,
-    seed: int,
-    confidence: float,
-) -> SplitGap:
-    table_x, table_y = _score_table(cell_x), _score_table(cell_y)
-    rate_x = float(table_x.scores.sum() / table_x.counts.sum())
-    rate_y = float(table_y.scores.sum() / table_y.counts.sum())
-    rng = np.random.default_rng(seed)
-    boot_x = bootstrap(table_x.counts.size, n_boot, rng, table_x.rates)
-    boot_y = bootstrap(table_y.counts.size, n_boot, rng, table_y.rates)
-    low, high = percentile_interval(boot_x - boot_y, confidence) if n_boot else (math.nan, math.nan)
-    p_value = permutation_p_value(table_x, table_y, rate_x - rate_y, n_boot, rng)
-    return SplitGap(*pair, *groups, rate_x, rate_y, rate_x - rate_y, low, high, p_value)
