@@ -133,7 +133,10 @@ def pairs_of(value: Any) -> tuple[tuple[str, str], ...]:
     """A mapping's items as display pairs; anything else becomes no pairs."""
     if not isinstance(value, Mapping):
         return ()
-    return tuple((str(key), text_of(item)) for key, item in value.items())
+    # Unset values (no seed, no stop strings) say nothing; showing "seed=" only adds noise.
+    return tuple(
+        (str(key), text_of(item)) for key, item in value.items() if item not in (None, "", [], (), {})
+    )
 
 
 def _systems(configured: Any, records: RunRecords) -> tuple[SystemInfo, ...]:
