@@ -73,6 +73,13 @@ def run(
             f"{result.extra.get('cache_hits', 0)} cache hits, {result.errors} errors ({result.seconds:.1f}s)"
         )
     console.print(f"model calls: {pipeline.backends.calls}")
+    local_judges = sorted({j.model for j in resolved.judges if j.model.startswith(("local/", "gguf/"))})
+    if local_judges:
+        console.print(
+            f"note: the judge {', '.join(local_judges)} is a small local base model: its verdicts are "
+            "close to chance and position-biased (see the report's judge diagnostics). Use an API judge or human "
+            "labels for conclusions."
+        )
     if not no_report:
         path = load_run(run_dir.path).report()
         console.print(f"report: {path}")
