@@ -77,8 +77,8 @@ def run(
     if local_judges:
         console.print(
             f"note: the judge {', '.join(local_judges)} is a small local base model: its verdicts are "
-            "close to chance and position-biased (see the report's judge diagnostics). Use an API judge or human "
-            "labels for conclusions."
+            "close to chance and position-biased (see the report's judge diagnostics). "
+            "Use an API judge or human labels for conclusions."
         )
     if not no_report:
         path = load_run(run_dir.path).report()
