@@ -141,3 +141,21 @@ def test_judge_failures_of_any_kind_are_recorded_not_scored(
         assert record.error == "RuntimeError: connection reset by peer"
     [overall] = run.win_rates()
     assert (overall.n, overall.unresolved) == (0, 3)
+
+
+def test_a_local_server_that_is_not_running_fails_fast_with_one_message(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    write_prompt_set(tmp_path, 3)
+    server = {"base_url": f"http://127.0.0.1:{port}/v1", "model": "m", "max_attempts": 5}
+    path = write_run_config(
+        tmp_path,
+        systems=[{"name": "served", "model": "openai-compatible/llamacpp", "options": server}],
+        judges=[],
+        baseline=None,
+    )
+    with pytest.raises(evalkit.ConfigError, match=rf"no server answers at http://127.0.0.1:{port}/v1"):
+        evalkit.run(path, progress=False, report=False)

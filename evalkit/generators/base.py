@@ -129,5 +129,13 @@ class Generator(ABC):
                 admit(request)
             return await self.complete(request)
 
+    async def preflight(self) -> None:  # noqa: B027 - most backends have nothing to check
+        """Fail fast, before any item starts, when the backend cannot work at all (no server).
+
+        Raises:
+            ConfigError: Saying what is missing and how to fix it.
+
+        """
+
     async def aclose(self) -> None:  # noqa: B027 - most backends hold nothing to release
         """Release engines, servers and connections. Safe to call twice."""

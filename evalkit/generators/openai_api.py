@@ -113,6 +113,25 @@ class OpenAIGenerator(ApiGenerator):
             self.model = self._served_model()
         return self.model
 
+    async def preflight(self) -> None:
+        """Check that a server on this machine answers at all; a remote API is not probed.
+
+        Without it, every item of a run against a server that was never started would spend
+        its whole retry budget on refused connections before failing.
+        """
+        host = httpx.URL(self.base_url or "https://api.openai.com").host
+        if host not in {"127.0.0.1", "localhost", "::1", "0.0.0.0"}:
+            return
+        url = f"{(self.base_url or '').rstrip('/')}/models"
+        try:
+            async with httpx.AsyncClient(timeout=5) as probe:
+                await probe.get(url)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise ConfigError(
+                f"model {self.spec!r}: no server answers at {redact_url(self.base_url or '')} "
+                f"({type(exc).__name__}); start it, or fix the option 'base_url'"
+            ) from exc
+
     def _served_model(self) -> str:
         url = f"{(self.base_url or '').rstrip('/')}/models"
         try:

@@ -17,6 +17,7 @@ from evalkit.cache import CachedCaller, ResponseCache
 from evalkit.costs import CostMeter, budget_exceeded
 from evalkit.generators.base import Completion, CompletionRequest, Generator
 from evalkit.generators.registry import create_generator
+from evalkit.runner.config import RunConfig
 
 CURRENT_STAGE: ContextVar[str] = ContextVar("evalkit_stage", default="generate")
 """The stage whose items are running; tasks inherit it, so costs are kept per stage."""
@@ -70,6 +71,13 @@ class Backends:
     def generator(self, spec: str, options: Mapping[str, Any] | None = None) -> Generator:
         """The generator behind a model spec."""
         return self.caller(spec, options).generator
+
+    async def preflight(self, config: RunConfig) -> None:
+        """Check every backend the run needs before any item starts (see Generator.preflight)."""
+        for system in config.systems:
+            await self.generator(system.model, system.options).preflight()
+        for judge in config.judges:
+            await self.generator(judge.model, judge.options).preflight()
 
     @property
     def calls(self) -> int:

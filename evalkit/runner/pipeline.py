@@ -134,6 +134,7 @@ class Pipeline:
             }
         )
         try:
+            await self.backends.preflight(self.config)
             with self.progress:
                 responses = await self._generate(prompts)
                 await self._judge(prompts, responses)
