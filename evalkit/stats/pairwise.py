@@ -119,25 +119,14 @@ def _usable(judgment: Judgment) -> bool:
 def _reconcile_group(key: _VerdictKey, by_order: dict[Order, Judgment]) -> Verdict:
     prompt_id, model_a, model_b, source, sample, response_sample = key
     usable = [by_order[order] for order in sorted(by_order) if _usable(by_order[order])]
-    if len(usable) < len(by_order):
-        return Verdict(
-            prompt_id,
-            model_a,
-            model_b,
-            source,
-            sample,
-            None,
-            len(usable),
-            False,
-            False,
-            None,
-            response_sample,
-        )
-    outcomes = {judgment.outcome for judgment in usable}
-    probabilities = _mean_probabilities(usable)
-    outcome: Outcome | None = usable[0].outcome if len(outcomes) == 1 else "tie"
-    if probabilities is not None and len(usable) == 2:
-        outcome = _argmax(probabilities)
+    resolved = len(usable) == len(by_order)  # an unparsed or failed order leaves it unresolved
+    outcomes = {judgment.outcome for judgment in usable} if resolved else set()
+    probabilities = _mean_probabilities(usable) if resolved else None
+    outcome: Outcome | None = None
+    if resolved:
+        outcome = usable[0].outcome if len(outcomes) == 1 else "tie"
+        if probabilities is not None and len(usable) == 2:
+            outcome = _argmax(probabilities)
     return Verdict(
         prompt_id,
         model_a,
