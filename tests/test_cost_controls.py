@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -31,8 +32,6 @@ def test_dry_run_counts_every_call_then_none_after_the_run(tmp_path: Path) -> No
     assert planner.meter.total_usd > 0
     assert not (tmp_path / "reports" / "fake-run" / "responses.jsonl").exists()  # nothing was run
 
-    import asyncio
-
     asyncio.run(Pipeline(config, show_progress=False).execute())
     after = Planner(Pipeline(config, show_progress=False)).plan()
     assert sum(stage.calls for stage in after) == 0
@@ -43,8 +42,6 @@ def test_max_cost_stops_new_calls_and_the_run_resumes(tmp_path: Path) -> None:
     path = write_run_config(tmp_path, prices=PRICED, concurrency=1)
     cheap = load_config(path, {"max_cost": 0.05})
     pipeline = Pipeline(cheap, show_progress=False)
-    import asyncio
-
     with pytest.raises(BudgetExceededError, match="passed --max-cost"):
         asyncio.run(pipeline.execute())
     spent = pipeline.backends.calls

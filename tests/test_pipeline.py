@@ -159,3 +159,19 @@ def test_a_local_server_that_is_not_running_fails_fast_with_one_message(tmp_path
     )
     with pytest.raises(evalkit.ConfigError, match=rf"no server answers at http://127.0.0.1:{port}/v1"):
         evalkit.run(path, progress=False, report=False)
+
+
+def test_credentials_in_urls_never_reach_the_run_folder(tmp_path: Path) -> None:
+    write_prompt_set(tmp_path, 2)
+    secret_url = "http://user:hunter2@127.0.0.1:9/v1"
+    path = write_run_config(
+        tmp_path,
+        systems=[
+            {"name": "short", "model": "fake/constant", "options": {"text": "Yes.", "base_url": secret_url}},
+            {"name": "echo", "model": "fake/echo"},
+        ],
+    )
+    run = evalkit.run(path, progress=False)
+    for file in run.path.iterdir():
+        assert "hunter2" not in file.read_text(), file.name
+    assert run.meta["config"]["systems"][0]["options"]["base_url"] == "http://127.0.0.1:9/v1"

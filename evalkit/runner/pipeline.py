@@ -17,6 +17,7 @@ from typing import Any
 from evalkit.cache import ResponseCache
 from evalkit.costs import CostMeter, PriceTable, budget_exceeded
 from evalkit.errors import BudgetExceededError
+from evalkit.generators.api_base import redact_url
 from evalkit.judging import Grader, PairwiseJudge, load_judge, make_judge
 from evalkit.prompts import load_prompt_set
 from evalkit.records import Grade, Judgment, Prompt, Response
@@ -117,6 +118,8 @@ class Pipeline:
             for jc, j in zip(self.config.judges, self.judges, strict=True)
         ]
         data["comparisons"] = [list(p) for p in self.config.pairs()]
+        for entry in (*data["systems"], *data["judges"]):
+            entry["options"] = _redacted(entry.get("options", {}))
         return data
 
     async def execute(self) -> RunDir:
@@ -231,6 +234,11 @@ class Pipeline:
                 hits=lambda: self.backends.hits,
             )
             self.results.append(result)
+
+
+def _redacted(options: dict[str, Any]) -> dict[str, Any]:
+    """Options as stored in run.json and reports: URLs without user:password."""
+    return {k: redact_url(v) if isinstance(v, str) and "://" in v else v for k, v in options.items()}
 
 
 def _judgment_key(j: Judgment) -> tuple[Any, ...]:
