@@ -23,7 +23,7 @@ from pathlib import Path
 
 from evalkit.cache import CachedCaller, ResponseCache
 from evalkit.generators.registry import create_generator
-from evalkit.judging import PairwiseJudge, load_judge, make_judge
+from evalkit.judging import LLMPairwiseJudge, load_judge, make_judge
 from evalkit.prompts import load_prompt_set
 from evalkit.records import Order, Prompt, Response
 
@@ -44,7 +44,7 @@ def pairs(limit: int) -> list[tuple[Prompt, Response, Response]]:
 
 
 async def judge_all(
-    judge: PairwiseJudge, caller: CachedCaller, items: list, orders: tuple[Order, ...]
+    judge: LLMPairwiseJudge, caller: CachedCaller, items: list, orders: tuple[Order, ...]
 ) -> float:
     started = time.perf_counter()
     for prompt, a, b in items:
@@ -59,7 +59,7 @@ async def main(limit: int) -> None:
     judge = make_judge(
         spec, "local/gemma-3-270m", supports_logprobs=generator.supports_logprobs, text_prompt=True
     )
-    assert isinstance(judge, PairwiseJudge)
+    assert isinstance(judge, LLMPairwiseJudge)
     items = pairs(limit)
     with tempfile.TemporaryDirectory() as folder:
         await judge_all(judge, CachedCaller(generator, None), items[:1], ("ab",))  # load the model

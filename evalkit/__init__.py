@@ -19,11 +19,13 @@ from evalkit.errors import (
 )
 from evalkit.generators.base import Completion, CompletionRequest, Generator, SamplingParams, TokenLogprob
 from evalkit.generators.registry import create_generator
-from evalkit.records import Grade, JudgeProvenance, Judgment, Message, Prompt, Response, RunRecords
+from evalkit.records import Grade, JudgeProvenance, Judgment, Message, Prompt, Response
 
 if TYPE_CHECKING:
     from evalkit.api import Run, load_run, run, run_async
+    from evalkit.judging.seam import Grader, PairwiseJudge
     from evalkit.runner.config import JudgeConfig, RunConfig, SystemConfig, load_config
+    from evalkit.runner.meta import RunMeta, RunRecords
 
 # Heavy modules (pandas, matplotlib, the pipeline) load on first use, so `import evalkit`
 # and the CLI start fast and records can be used without them.
@@ -36,6 +38,10 @@ _LAZY = {
     "RunConfig": "evalkit.runner.config",
     "SystemConfig": "evalkit.runner.config",
     "load_config": "evalkit.runner.config",
+    "RunMeta": "evalkit.runner.meta",
+    "RunRecords": "evalkit.runner.meta",
+    "PairwiseJudge": "evalkit.judging.seam",
+    "Grader": "evalkit.judging.seam",
 }
 
 
@@ -56,16 +62,19 @@ __all__ = [
     "GenerationError",
     "Generator",
     "Grade",
+    "Grader",
     "JudgeConfig",
     "JudgeProvenance",
     "Judgment",
     "Message",
     "MissingDependencyError",
     "MissingKeyError",
+    "PairwiseJudge",
     "Prompt",
     "Response",
     "Run",
     "RunConfig",
+    "RunMeta",
     "RunRecords",
     "SamplingParams",
     "SystemConfig",

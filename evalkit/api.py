@@ -13,9 +13,10 @@ import pandas as pd
 
 from evalkit import stats
 from evalkit.errors import ConfigError
-from evalkit.records import RunRecords
 from evalkit.report import build_report, summary_html
+from evalkit.report.context import verdicts_of
 from evalkit.runner.config import RunConfig, load_config, parse_config
+from evalkit.runner.meta import RunMeta, RunRecords
 from evalkit.runner.pipeline import Pipeline
 from evalkit.runner.rundir import RunDir
 
@@ -33,25 +34,29 @@ class Run:
 
     """
 
-    def __init__(self, path: Path, records: RunRecords, meta: Mapping[str, Any]) -> None:
+    def __init__(self, path: Path, records: RunRecords) -> None:
         self.path = path
         self.records = records
-        self.meta = dict(meta)
+
+    @property
+    def meta(self) -> RunMeta:
+        """The run record (run.json): config, fingerprints, versions, status, executions."""
+        return self.records.meta
 
     @property
     def name(self) -> str:
         """The run's name."""
-        return str(self.meta.get("config", {}).get("name", self.path.name))
+        return self.meta.name or (self.meta.config.name if self.meta.config else "") or self.path.name
 
     @property
     def status(self) -> str:
-        """Run status: complete, running (or killed), or interrupted."""
-        return str(self.meta.get("status", "unknown"))
+        """Run status: complete, running (or killed), interrupted or stopped_at_budget."""
+        return self.meta.status
 
     @property
     def seed(self) -> int:
         """The run's seed, reused for bootstrap intervals."""
-        return int(self.meta.get("seed", 0))
+        return self.meta.seed
 
     @cached_property
     def prompts(self) -> dict[str, Any]:
@@ -61,23 +66,26 @@ class Run:
     @cached_property
     def verdicts(self) -> list[stats.Verdict]:
         """Pairwise verdicts: orders reconciled, judge samples aggregated, plus the panel if configured."""
-        return stats.run_verdicts(self.records.judgments, self.records.config)
+        return verdicts_of(self.records)
+
+    def _interval(self) -> dict[str, Any]:
+        return {"seed": self.seed, "n_boot": self.meta.n_boot, "confidence": self.meta.confidence}
 
     def win_rates(self, by: Grouping = "all") -> list[stats.WinRate]:
-        """Win/tie/loss counts and win rates with 95% bootstrap intervals."""
-        return stats.win_rates(self.verdicts, self.prompts, by=by, seed=self.seed)
+        """Win/tie/loss counts and win rates with bootstrap intervals (the run's n_boot and confidence)."""
+        return stats.win_rates(self.verdicts, self.prompts, by=by, **self._interval())
 
     def grades(self, by: Grouping = "all") -> list[stats.GradeDistribution]:
         """Grade distributions per system with intervals."""
-        return stats.grade_distributions(self.records.grades, self.prompts, by=by, seed=self.seed)
+        return stats.grade_distributions(self.records.grades, self.prompts, by=by, **self._interval())
 
     def leaderboard(self) -> list[stats.Rating]:
         """Bradley-Terry ratings with bootstrap intervals."""
-        return stats.bradley_terry(self.verdicts, seed=self.seed)
+        return stats.bradley_terry(self.verdicts, **self._interval())
 
     def diagnostics(self) -> list[stats.JudgeDiagnostics]:
         """Judge diagnostics: position flips, ties, unparsed verdicts, length bias."""
-        systems = {s["name"]: s["model"] for s in self.meta.get("config", {}).get("systems", [])}
+        systems = {s.name: s.model for s in self.meta.config.systems} if self.meta.config else {}
         return stats.judge_diagnostics(self.records.judgments, self.records.responses, systems)
 
     def to_pandas(self, table: str = "win_rates", by: Grouping = "all") -> pd.DataFrame:
@@ -100,7 +108,7 @@ class Run:
 
     def report(self, path: Path | None = None) -> Path:
         """Write (or rewrite) the HTML report; returns its path."""
-        return build_report(self.records, path or self.path / "report.html", seed=self.seed)
+        return build_report(self.records, path or self.path / "report.html")
 
     def _repr_html_(self) -> str:
         return summary_html(self.records)
@@ -120,7 +128,7 @@ def _records_frame(records: Any) -> pd.DataFrame:
 def load_run(path: str | Path) -> Run:
     """Load a run folder written by ``evalkit run``."""
     run_dir = RunDir(Path(path), create=False)
-    return Run(run_dir.path, run_dir.load_records(), run_dir.read_meta())
+    return Run(run_dir.path, run_dir.load_records())
 
 
 def _as_config(config: ConfigLike, overrides: Mapping[str, Any]) -> RunConfig:

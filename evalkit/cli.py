@@ -16,6 +16,7 @@ from evalkit.generators.registry import provider_table
 from evalkit.runner.config import load_config
 
 if TYPE_CHECKING:
+    from evalkit.runner.meta import RunMeta
     from evalkit.runner.pipeline import Pipeline
 
 app = typer.Typer(
@@ -50,8 +51,7 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
     """Run (or resume) the experiment a config describes, then write its report."""
-    from evalkit.api import load_run, run_sync  # heavy imports only for the verbs that need them
-    from evalkit.runner.pipeline import Pipeline
+    from evalkit.api import run_async, run_sync  # heavy imports only for the verbs that need them
 
     overrides = {
         "limit": limit,
@@ -62,17 +62,13 @@ def run(
         "max_cost": max_cost,
     }
     resolved = load_config(config, overrides)
-    pipeline = Pipeline(resolved, use_cache=not no_cache, show_progress=not quiet)
     if dry_run:
-        _print_plan(pipeline)
+        from evalkit.runner.pipeline import Pipeline
+
+        _print_plan(Pipeline(resolved, use_cache=not no_cache, show_progress=False))
         return
-    run_dir = run_sync(pipeline.execute())
-    for result in pipeline.results:
-        console.print(
-            f"{result.name:<9} {result.total} items: {result.resumed} already done, {result.new} new, "
-            f"{result.extra.get('cache_hits', 0)} cache hits, {result.errors} errors ({result.seconds:.1f}s)"
-        )
-    console.print(f"model calls: {pipeline.backends.calls}")
+    loaded = run_sync(run_async(resolved, use_cache=not no_cache, progress=not quiet, report=not no_report))
+    _print_execution(loaded.meta)
     local_judges = sorted({j.model for j in resolved.judges if j.model.startswith(("local/", "gguf/"))})
     if local_judges:
         console.print(
@@ -81,8 +77,25 @@ def run(
             "Use an API judge or human labels for conclusions."
         )
     if not no_report:
-        path = load_run(run_dir.path).report()
-        console.print(f"report: {path}")
+        console.print(f"report: {loaded.path / 'report.html'}")
+
+
+def _print_execution(meta: RunMeta) -> None:
+    """What the latest execution did: what changed, then one line per stage."""
+    if not meta.executions:
+        return
+    execution = meta.executions[-1]
+    for change in execution.changes:
+        console.print(f"changed: {escape(change)}")
+    for stage in execution.stages:
+        if not stage.total and not stage.superseded:
+            continue
+        redone = f", {stage.superseded} stale records set aside and redone" if stage.superseded else ""
+        console.print(
+            f"{stage.name:<9} {stage.total} items: {stage.resumed} already done, {stage.new} new{redone}, "
+            f"{stage.extra.get('cache_hits', 0)} cache hits, {stage.errors} errors ({stage.seconds:.1f}s)"
+        )
+    console.print(f"model calls: {sum(c.calls for c in execution.calls.values())}")
 
 
 def _print_plan(pipeline: Pipeline) -> None:

@@ -79,6 +79,7 @@ class Response(Record):
     usage: Usage = Usage()
     latency_s: float = 0.0
     error: str | None = None
+    fingerprint: str = ""
 
     @property
     def text(self) -> str:
@@ -91,9 +92,19 @@ class Response(Record):
         return "length" in self.finish_reasons
 
     @property
+    def empty(self) -> bool:
+        """True when the call succeeded but some turn's answer is blank (often a template mismatch)."""
+        return self.error is None and any(not output.strip() for output in self.outputs)
+
+    @property
     def key(self) -> tuple[str, str, int]:
         """Identity used for resume and de-duplication."""
         return (self.prompt_id, self.system, self.sample)
+
+    @classmethod
+    def failure(cls, prompt_id: str, system: str, sample: int, error: str, fingerprint: str = "") -> Response:
+        """The record of a response that could not be produced."""
+        return cls(prompt_id=prompt_id, system=system, sample=sample, error=error, fingerprint=fingerprint)
 
 
 class JudgeProvenance(Record):
@@ -130,6 +141,7 @@ class Judgment(Record):
     error: str | None = None
     reference_guided: bool = False
     provenance: JudgeProvenance | None = None
+    fingerprint: str = ""
 
     @property
     def parsed(self) -> bool:
@@ -147,6 +159,36 @@ class Judgment(Record):
             self.source,
             self.sample,
             self.response_sample,
+        )
+
+    @classmethod
+    def failure(
+        cls,
+        prompt_id: str,
+        pair: tuple[str, str],
+        order: Order,
+        source: str,
+        error: str,
+        *,
+        sample: int = 0,
+        response_sample: int = 0,
+        fingerprint: str = "",
+        provenance: JudgeProvenance | None = None,
+    ) -> Judgment:
+        """The record of a verdict that could not be given (an input failed, the call failed)."""
+        model_a, model_b = pair
+        return cls(
+            prompt_id=prompt_id,
+            model_a=model_a,
+            model_b=model_b,
+            order=order,
+            source=source,
+            outcome=None,
+            sample=sample,
+            response_sample=response_sample,
+            error=error,
+            fingerprint=fingerprint,
+            provenance=provenance,
         )
 
 
@@ -175,6 +217,7 @@ class Grade(Record):
     error: str | None = None
     reference_guided: bool = False
     provenance: JudgeProvenance | None = None
+    fingerprint: str = ""
 
     @property
     def parsed(self) -> bool:
@@ -194,6 +237,41 @@ class Grade(Record):
             self.turn,
         )
 
+    @property
+    def item_key(self) -> tuple[str, str, int, str, str, int]:
+        """The work item a grade belongs to: its key without the turn (per-turn grades share it)."""
+        return self.key[:-1]
+
+    @classmethod
+    def failure(
+        cls,
+        prompt_id: str,
+        system: str,
+        scale: str,
+        source: str,
+        error: str,
+        *,
+        sample: int = 0,
+        response_sample: int = 0,
+        turn: int | None = None,
+        fingerprint: str = "",
+        provenance: JudgeProvenance | None = None,
+    ) -> Grade:
+        """The record of a grade that could not be given."""
+        return cls(
+            prompt_id=prompt_id,
+            system=system,
+            scale=scale,
+            source=source,
+            label=None,
+            sample=sample,
+            response_sample=response_sample,
+            turn=turn,
+            error=error,
+            fingerprint=fingerprint,
+            provenance=provenance,
+        )
+
 
 def swap_outcome(outcome: Outcome | None) -> Outcome | None:
     """Map a verdict about the shown order back to canonical terms (a<->b)."""
@@ -202,13 +280,3 @@ def swap_outcome(outcome: Outcome | None) -> Outcome | None:
     if outcome == "b":
         return "a"
     return outcome
-
-
-class RunRecords(Record):
-    """Everything a run produced, as loaded from its directory; input to stats and reports."""
-
-    prompts: tuple[Prompt, ...] = ()
-    responses: tuple[Response, ...] = ()
-    judgments: tuple[Judgment, ...] = ()
-    grades: tuple[Grade, ...] = ()
-    config: dict[str, Any] = Field(default_factory=dict)

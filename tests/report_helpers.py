@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from typing import Any
 
+from evalkit.generators.base import SamplingParams
 from evalkit.records import (
     IN_DISTRIBUTION,
     OUT_OF_DISTRIBUTION,
@@ -15,10 +15,11 @@ from evalkit.records import (
     Outcome,
     Prompt,
     Response,
-    RunRecords,
     Usage,
     swap_outcome,
 )
+from evalkit.runner.config import JudgeConfig, RunConfig, SystemConfig
+from evalkit.runner.meta import Execution, ResolvedJudge, RunMeta, RunRecords
 
 SCRIPT_PAYLOAD = "<script>document.title='PWNED';document.body.setAttribute('data-pwned','script')</script>"
 IMG_PAYLOAD = "<img src=x onerror=\"document.body.setAttribute('data-pwned','img')\">"
@@ -135,39 +136,41 @@ def make_grades(responses: Sequence[Response], rng: random.Random) -> list[Grade
     return grades
 
 
-def make_config(systems: Sequence[str], judge_model: str) -> dict[str, Any]:
-    return {
-        "name": "lima-vs-baselines",
-        "seed": 0,
-        "prompts": "lima-test",
-        "systems": [
-            {"name": s, "model": f"openai/{s}-model", "template": "chatml", "params": {"temperature": 0.7}}
+def make_meta(systems: Sequence[str], judge_model: str) -> RunMeta:
+    judges = [("lima-pairwise", PAIR_SOURCE, "pairwise"), ("lima-grade", GRADE_SOURCE, "grade")]
+    config = RunConfig(
+        name="lima-vs-baselines",
+        prompts="lima-test",
+        systems=tuple(
+            SystemConfig(
+                name=s, model=f"openai/{s}-model", template="chatml", params=SamplingParams(temperature=0.7)
+            )
             for s in systems
-        ],
-        "judges": [
-            {
-                "judge": "lima-pairwise",
-                "model": judge_model,
-                "source": PAIR_SOURCE,
-                "kind": "pairwise",
-                "version": "1",
-            },
-            {
-                "judge": "lima-grade",
-                "model": judge_model,
-                "source": GRADE_SOURCE,
-                "kind": "grade",
-                "version": "1",
-            },
-        ],
-        "status": "finished",
-        "started_at": "2025-01-01T10:00:00+00:00",
-        "finished_at": "2025-01-01T10:03:25+00:00",
-        "versions": {"evalkit": "0.1.0", "python": "3.11"},
-        "counts": {"responses": 0, "judgments": 0, "grades": 0, "errors": 1},
-        "usage": {"prompt_tokens": 1234, "completion_tokens": 5678},
-        "cost": {"usd": 0.0},
-    }
+        ),
+        judges=tuple(
+            JudgeConfig(judge=name, model=judge_model, name=source[4:]) for name, source, _ in judges
+        ),
+    )
+    return RunMeta(
+        name=config.name,
+        prompt_set=config.prompts,
+        config=config,
+        judges=tuple(
+            ResolvedJudge(source=source, judge=name, kind=kind, version="1", model=judge_model)
+            for name, source, kind in judges
+        ),
+        status="finished",
+        started_at="2025-01-01T10:00:00+00:00",
+        finished_at="2025-01-01T10:03:25+00:00",
+        versions={"evalkit": "0.1.0", "python": "3.11"},
+        executions=(
+            Execution(
+                started_at="2025-01-01T10:00:00+00:00",
+                finished_at="2025-01-01T10:03:25+00:00",
+                status="complete",
+            ),
+        ),
+    )
 
 
 def make_records(
@@ -196,5 +199,5 @@ def make_records(
         responses=tuple(responses),
         judgments=tuple(judgments),
         grades=tuple(make_grades(responses, rng)),
-        config=make_config(systems, judge_model),
+        meta=make_meta(systems, judge_model),
     )

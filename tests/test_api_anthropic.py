@@ -171,7 +171,11 @@ def test_missing_key_is_reported_before_any_call(monkeypatch):
 
 def test_identity_and_capabilities():
     generator = create_generator("anthropic/claude-test", {"base_url": "http://user:pw@127.0.0.1:1"})
-    assert generator.identity() == {"spec": "anthropic/claude-test", "model": "claude-test"}
+    assert generator.identity() == {
+        "spec": "anthropic/claude-test",
+        "model": "claude-test",
+        "endpoint": "http://127.0.0.1:1",  # the endpoint, never its credentials
+    }
     pinned = create_generator("anthropic/claude-test", {"api_version": "2023-06-01"})
     assert pinned.identity()["api_version"] == "2023-06-01"
     assert (generator.supports_logprobs, generator.supports_raw_prompt) == (False, False)

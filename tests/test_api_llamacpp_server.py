@@ -57,11 +57,12 @@ def chat(text: str, **fields: object) -> CompletionRequest:
     return CompletionRequest(messages=(Message(role="user", content=text),), params=params, **fields)  # type: ignore[arg-type]
 
 
-def test_identity_names_the_served_model_and_preset_only(generator):
+def test_identity_names_the_served_model_preset_and_endpoint(generator):
     assert generator.identity() == {
         "spec": f"openai-compatible/llamacpp/{ALIAS}",
         "model": ALIAS,
         "preset": "llamacpp",
+        "endpoint": generator.base_url,
     }
 
 

@@ -109,16 +109,25 @@ def test_the_generic_form_needs_a_base_url(monkeypatch):
     )
 
 
-def test_identity_holds_no_url_and_no_key(monkeypatch):
+def test_identity_holds_the_endpoint_but_no_credential(monkeypatch):
     monkeypatch.setenv("EVALKIT_VLLM_API_KEY", "sk-secret-value-1")
     generator = create_compatible("vllm/m", {"base_url": "http://admin:hunter22@127.0.0.1:8000/v1"})
     identity = generator.identity()
-    assert identity == {"spec": "openai-compatible/vllm/m", "model": "m", "preset": "vllm"}
+    assert identity == {
+        "spec": "openai-compatible/vllm/m",
+        "model": "m",
+        "preset": "vllm",
+        "endpoint": "http://127.0.0.1:8000/v1",  # two servers behind one spec never share the cache
+    }
     blob = json.dumps(identity)
-    assert "hunter22" not in blob and "sk-secret" not in blob and "8000" not in blob
+    assert "hunter22" not in blob and "sk-secret" not in blob and "admin" not in blob
     monkeypatch.setenv("OPENAI_API_KEY", "sk-secret-value-2")
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:1/v1")
-    assert create_openai("gpt-4o", {}).identity() == {"spec": "openai/gpt-4o", "model": "gpt-4o"}
+    assert create_openai("gpt-4o", {}).identity() == {
+        "spec": "openai/gpt-4o",
+        "model": "gpt-4o",
+        "endpoint": "http://127.0.0.1:1/v1",
+    }
 
 
 async def test_messages_never_show_url_credentials():
@@ -140,7 +149,7 @@ def test_a_preset_without_a_model_asks_the_server_once():
     with LoopbackServer(models) as server:
         generator = create_compatible("vllm", {"base_url": server.url + "/v1"})
         assert generator.identity() == {"spec": "openai-compatible/vllm", "model": "served/llama-3-8b",
-                                        "preset": "vllm"}  # fmt: skip
+                                        "preset": "vllm", "endpoint": server.url + "/v1"}  # fmt: skip
         generator.identity()
     assert [(r.method, r.path) for r in server.requests] == [("GET", "/v1/models")]
 

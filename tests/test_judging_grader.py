@@ -1,19 +1,19 @@
-"""Grader with the fake backend: scales, probabilities, aspects, per-turn dialogues, references."""
+"""LLMGrader with the fake backend: scales, probabilities, aspects, per-turn dialogues, references."""
 
 from __future__ import annotations
 
 import pytest
 
 from evalkit.generators.fake import create
-from evalkit.judging import Grader, load_judge, make_judge, scale_label_orders
-from evalkit.judging.grader import Grader as GraderClass
+from evalkit.judging import LLMGrader, load_judge, make_judge, scale_label_orders
+from evalkit.judging.grader import LLMGrader as GraderClass
 from tests.judging_helpers import JUDGES_DIR, Recorder, prompt, response, scripted
 
 MODEL = "fake/script"
 ANSWER = response("alpha", "Paris is the capital of France.")
 
 
-def grader(name: str, **options: bool) -> Grader:
+def grader(name: str, **options: bool) -> LLMGrader:
     built = make_judge(load_judge(name), MODEL, **options)
     assert isinstance(built, GraderClass)
     return built

@@ -10,7 +10,7 @@ import math
 
 import pytest
 
-from evalkit.judging import Grader, PairwiseJudge, load_judge
+from evalkit.judging import LLMGrader, LLMPairwiseJudge, load_judge
 from tests.judging_helpers import prompt, response
 
 pytestmark = pytest.mark.slow
@@ -33,7 +33,7 @@ def local_model():
 
 
 async def test_lima_pairwise_emits_a_verdict_in_both_orders(local_model) -> None:
-    judge = PairwiseJudge(load_judge("lima-pairwise"), MODEL, supports_logprobs=True, text_prompt=True)
+    judge = LLMPairwiseJudge(load_judge("lima-pairwise"), MODEL, supports_logprobs=True, text_prompt=True)
     verdicts = [
         await judge.judge(local_model.complete, prompt("q", QUESTION), GOOD, BAD, o) for o in ("ab", "ba")
     ]
@@ -47,7 +47,7 @@ async def test_lima_pairwise_emits_a_verdict_in_both_orders(local_model) -> None
 
 
 async def test_lima_grade_emits_a_label(local_model) -> None:
-    grader = Grader(load_judge("lima-grade"), MODEL, supports_logprobs=True, text_prompt=True)
+    grader = LLMGrader(load_judge("lima-grade"), MODEL, supports_logprobs=True, text_prompt=True)
     (grade,) = await grader.grade(local_model.complete, prompt("q", QUESTION), GOOD)
     assert grade.label in {"fail", "pass", "excellent"}, grade.raw
     assert grade.probabilities is not None

@@ -1,4 +1,4 @@
-"""PairwiseJudge with the fake backend: orders, re-ask, failures, probabilities, provenance."""
+"""LLMPairwiseJudge with the fake backend: orders, re-ask, failures, probabilities, provenance."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from evalkit.errors import ConfigError
 from evalkit.generators.fake import create
 from evalkit.judging import (
     REASK_SEPARATOR,
-    Grader,
-    PairwiseJudge,
+    LLMGrader,
+    LLMPairwiseJudge,
     canonical_outcome,
     canonical_score,
     expected_score,
@@ -24,9 +24,9 @@ A = response("alpha", "Paris.")
 B = response("beta", "Lyon, I think.")
 
 
-def judge(name: str = "lima-pairwise", **options: bool) -> PairwiseJudge:
+def judge(name: str = "lima-pairwise", **options: bool) -> LLMPairwiseJudge:
     built = make_judge(load_judge(name), MODEL, **options)
-    assert isinstance(built, PairwiseJudge)
+    assert isinstance(built, LLMPairwiseJudge)
     return built
 
 
@@ -80,7 +80,7 @@ async def test_default_source_and_provenance() -> None:
 
 
 async def test_custom_source() -> None:
-    custom = PairwiseJudge(load_judge("lima-pairwise"), MODEL, source="llm:mine")
+    custom = LLMPairwiseJudge(load_judge("lima-pairwise"), MODEL, source="llm:mine")
     assert (await custom.judge(scripted("A").complete, prompt(), A, B, "ab")).source == "llm:mine"
 
 
@@ -263,16 +263,16 @@ def test_request_is_available_without_calling() -> None:
 
 def test_kind_mismatch_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="is a grade judge"):
-        PairwiseJudge(load_judge("lima-grade"), MODEL)
+        LLMPairwiseJudge(load_judge("lima-grade"), MODEL)
     with pytest.raises(ConfigError, match="is a pairwise judge"):
-        Grader(load_judge("lima-pairwise"), MODEL)
-    assert isinstance(make_judge(load_judge("lima-grade"), MODEL), Grader)
+        LLMGrader(load_judge("lima-pairwise"), MODEL)
+    assert isinstance(make_judge(load_judge("lima-grade"), MODEL), LLMGrader)
 
 
 async def test_text_prompt_for_base_models() -> None:
     recorder = Recorder(scripted("Hmm, hard.", "B"))
     text_judge = make_judge(load_judge("lima-pairwise"), MODEL, text_prompt=True)
-    assert isinstance(text_judge, PairwiseJudge)
+    assert isinstance(text_judge, LLMPairwiseJudge)
     verdict = await text_judge.judge(recorder, prompt(), A, B, "ab")
     first, follow_up = recorder.requests
     assert first.messages == () and first.prompt is not None

@@ -32,7 +32,7 @@ def test_full_run_writes_every_record_and_the_report(config_path: Path) -> None:
     assert {j.model_a for j in run.records.judgments} == {"echo"}  # candidate vs baseline
     assert (run.path / "report.html").stat().st_size > 10_000
     meta = json.loads((run.path / "run.json").read_text())
-    assert meta["config"]["judges"][0]["source"] == "llm:lima-pairwise@fake/script"
+    assert meta["judges"][0]["source"] == "llm:lima-pairwise@fake/script"
     assert meta["versions"]["python"]
 
 
@@ -174,4 +174,5 @@ def test_credentials_in_urls_never_reach_the_run_folder(tmp_path: Path) -> None:
     run = evalkit.run(path, progress=False)
     for file in run.path.iterdir():
         assert "hunter2" not in file.read_text(), file.name
-    assert run.meta["config"]["systems"][0]["options"]["base_url"] == "http://127.0.0.1:9/v1"
+    assert run.meta.config is not None
+    assert run.meta.config.systems[0].options["base_url"] == "http://127.0.0.1:9/v1"

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from report_helpers import GRADE_SOURCE, HUMAN_SOURCE, PAIR_SOURCE, make_records
 
-from evalkit.records import IN_DISTRIBUTION, OUT_OF_DISTRIBUTION, Judgment, Prompt, RunRecords
+from evalkit.records import IN_DISTRIBUTION, OUT_OF_DISTRIBUTION, Judgment, Prompt
 from evalkit.report.context import ReportContext, build_context
-from evalkit.report.pairwise_view import rate_note
+from evalkit.report.pairwise_view import StatSettings, rate_note
+from evalkit.runner.meta import RunMeta, RunRecords
 from evalkit.stats import (
     agreement_matrix,
     bradley_terry,
@@ -28,7 +29,7 @@ def records() -> RunRecords:
 
 @pytest.fixture(scope="module")
 def ctx(records: RunRecords) -> ReportContext:
-    return build_context(records, seed=SEED, n_boot=N_BOOT, charts=False)
+    return build_context(records, settings=StatSettings(seed=SEED, n_boot=N_BOOT), charts=False)
 
 
 def _prompts(records: RunRecords) -> dict[str, Prompt]:
@@ -77,7 +78,9 @@ def test_hand_worked_counts() -> None:
         for pid, outcomes in plan.items()
         for order, outcome in zip(("ab", "ba"), outcomes, strict=True)
     )
-    ctx = build_context(RunRecords(prompts=prompts, judgments=judgments), n_boot=50, charts=False)
+    ctx = build_context(
+        RunRecords(prompts=prompts, judgments=judgments), settings=StatSettings(n_boot=50), charts=False
+    )
     overall = ctx.pairwise[0].comparisons[0].overall
     assert overall is not None
     assert (overall.wins, overall.ties, overall.losses, overall.n) == (1, 1, 1, 3)
@@ -111,12 +114,13 @@ def test_leaderboard_equals_stats_and_names_the_baseline(records: RunRecords, ct
 
 
 def test_no_leaderboard_for_two_systems() -> None:
-    ctx = build_context(make_records(12), n_boot=50, charts=False)
+    ctx = build_context(make_records(12), settings=StatSettings(n_boot=50), charts=False)
     assert ctx.leaderboards == ()
 
 
 def test_judge_diagnostics_and_agreement_equal_stats(records: RunRecords, ctx: ReportContext) -> None:
-    models = {s["name"]: s["model"] for s in records.config["systems"]}
+    assert records.meta.config is not None
+    models = {s.name: s.model for s in records.meta.config.systems}
     expected_diagnostics = judge_diagnostics(records.judgments, records.responses, models)
     assert [repr(d) for d in ctx.judges.diagnostics] == [repr(d) for d in expected_diagnostics]
     verdicts = reconcile(records.judgments)
@@ -146,10 +150,14 @@ def test_api_judge_is_not_flagged_and_empty_config_degrades() -> None:
     api = make_records(8, judge_model="openai/gpt-4o")
     # provenance on the verdicts still names the local model, so rebuild without it
     judgments = tuple(j.model_copy(update={"provenance": None}) for j in api.judgments)
-    ctx = build_context(api.model_copy(update={"judgments": judgments}), n_boot=50, charts=False)
+    ctx = build_context(
+        api.model_copy(update={"judgments": judgments}), settings=StatSettings(n_boot=50), charts=False
+    )
     assert ctx.local_judges == ()
     bare = build_context(
-        api.model_copy(update={"config": {}, "judgments": judgments}), n_boot=50, charts=False
+        api.model_copy(update={"meta": RunMeta(), "judgments": judgments}),
+        settings=StatSettings(n_boot=50),
+        charts=False,
     )
     assert bare.header.name == "unnamed run"
     assert {s.name for s in bare.header.systems} == {"lima", "alpaca"}
@@ -158,7 +166,9 @@ def test_api_judge_is_not_flagged_and_empty_config_degrades() -> None:
 
 def test_local_judge_found_from_provenance_alone() -> None:
     records = make_records(8, judge_model="openai/gpt-4o")
-    assert build_context(records, n_boot=50, charts=False).local_judges == ("local/gemma-3-270m",)
+    assert build_context(records, settings=StatSettings(n_boot=50), charts=False).local_judges == (
+        "local/gemma-3-270m",
+    )
 
 
 def test_failures_are_all_listed(records: RunRecords, ctx: ReportContext) -> None:
@@ -196,5 +206,5 @@ def test_anchor_ids_are_safe_and_unique() -> None:
         Prompt(id='a "b" <c>!', turns=("q",)),
         Prompt(id="", turns=("q",)),
     )
-    ctx = build_context(RunRecords(prompts=prompts), n_boot=10, charts=False)
+    ctx = build_context(RunRecords(prompts=prompts), settings=StatSettings(n_boot=10), charts=False)
     assert list(ctx.index.anchors.values()) == ["p0-a-b-c", "p1-a-b-c", "p2"]

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 from report_helpers import IMG_PAYLOAD, SCRIPT_PAYLOAD, make_records
 
-from evalkit.records import Grade, Judgment, Prompt, Response, RunRecords
+from evalkit.records import Grade, Judgment, Prompt, Response
 from evalkit.report import build_report, summary_html
 from evalkit.report.charts import Bar, Panel, clean_svg, stacked_bars_svg
 from evalkit.report.formatting import ci, pct
+from evalkit.runner.meta import RunRecords
 from evalkit.stats import reconcile, win_rates
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "evalkit" / "report" / "templates"

@@ -16,10 +16,11 @@ from evalkit.records import (
     Outcome,
     Prompt,
     Response,
-    RunRecords,
 )
 from evalkit.report import build_report
 from evalkit.report.context import build_context
+from evalkit.report.pairwise_view import StatSettings
+from evalkit.runner.meta import RunMeta, RunRecords
 
 ANNOTATIONS = Path("alpaca_eval") / "results" / "claude-2" / "alpaca_eval_gpt4" / "annotations.json"
 N_PROMPTS = 300
@@ -50,9 +51,9 @@ def _records(rows: list[dict[str, Any]]) -> RunRecords:
                 raw=f"preference: {row['preference']}",
             )
         )
-    config = {"name": "alpaca-eval-claude-2", "prompts": "alpaca_eval (first 300)"}
+    meta = RunMeta(name="alpaca-eval-claude-2", prompt_set="alpaca_eval (first 300)")
     return RunRecords(
-        prompts=tuple(prompts), responses=tuple(responses), judgments=tuple(judgments), config=config
+        prompts=tuple(prompts), responses=tuple(responses), judgments=tuple(judgments), meta=meta
     )
 
 
@@ -66,7 +67,7 @@ def rows(shared_data: Path) -> list[dict[str, Any]]:
 
 def test_counts_match_the_published_preferences(rows: list[dict[str, Any]]) -> None:
     expected = Counter(PREFERENCE.get(row["preference"]) for row in rows)
-    ctx = build_context(_records(rows), n_boot=200, charts=False, examples=False)
+    ctx = build_context(_records(rows), settings=StatSettings(n_boot=200), charts=False, examples=False)
     overall = ctx.pairwise[0].comparisons[0].overall
     assert overall is not None
     assert (overall.wins, overall.ties, overall.losses) == (expected["a"], expected["tie"], expected["b"])

@@ -6,7 +6,8 @@ import pytest
 
 from evalkit.errors import ConfigError
 from evalkit.records import Response
-from evalkit.runner.rundir import RecordStore, RunDir
+from evalkit.runner.meta import RunMeta
+from evalkit.runner.rundir import Expectation, RecordStore, RunDir
 
 
 def _resp(pid: str, error: str | None = None) -> Response:
@@ -40,8 +41,10 @@ def test_invalid_record_names_line(tmp_path: Path) -> None:
 def test_resume_drops_failed_items_and_keeps_good_ones(tmp_path: Path) -> None:
     store = RecordStore(tmp_path / "r.jsonl", Response)
     store.append([_resp("1"), _resp("2", error="timeout"), _resp("3")])
-    kept = store.resume(lambda r: r.key, lambda r: r.error is not None)
+    wanted = {(i, "s", 0): Expectation("", 1) for i in "123"}
+    kept, stale = store.resume(lambda r: r.key, lambda r: r.error is not None, wanted)
     assert [r.prompt_id for r in kept] == ["1", "3"]
+    assert stale == 0
     assert [r.prompt_id for r in store.load()] == ["1", "3"]
 
 
@@ -54,7 +57,8 @@ def test_unwritable_run_folder_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_meta_round_trip(tmp_path: Path) -> None:
     run_dir = RunDir(tmp_path / "run")
-    run_dir.write_meta({"status": "running"})
-    assert run_dir.update_meta(status="complete", seed=3) == {"status": "complete", "seed": 3}
+    run_dir.write_meta(RunMeta(status="running"))
+    assert run_dir.update_meta(status="complete", seed=3) == RunMeta(status="complete", seed=3)
+    assert run_dir.read_meta() == RunMeta(status="complete", seed=3)
     with pytest.raises(ConfigError, match="not an evalkit run folder"):
         RunDir(tmp_path / "elsewhere", create=False)

@@ -78,24 +78,31 @@ def test_groups_are_kept_apart_by_source_sample_and_prompt():
     ]
 
 
-def test_probabilities_are_averaged_and_decide_the_outcome():
-    [v] = reconcile(
-        [
-            judgment("a", "ab", probabilities={"a": 0.9, "b": 0.05, "tie": 0.05}),
-            judgment("b", "ba", probabilities={"a": 0.4, "b": 0.5, "tie": 0.1}),
-        ]
-    )
+def test_disagreeing_orders_are_a_tie_even_with_probabilities():
+    orders = [
+        judgment("a", "ab", probabilities={"a": 0.9, "b": 0.05, "tie": 0.05}),
+        judgment("b", "ba", probabilities={"a": 0.4, "b": 0.5, "tie": 0.1}),
+    ]
+    [v] = reconcile(orders)
     assert v.probabilities == pytest.approx({"a": 0.65, "b": 0.275, "tie": 0.075})
+    assert (v.outcome, v.inconsistent, v.flipped) == ("tie", True, True)
+
+
+def test_probabilities_decide_the_outcome_only_when_configured():
+    orders = [
+        judgment("a", "ab", probabilities={"a": 0.9, "b": 0.05, "tie": 0.05}),
+        judgment("b", "ba", probabilities={"a": 0.4, "b": 0.5, "tie": 0.1}),
+    ]
+    [v] = reconcile(orders, probability_sources={orders[0].source})
     assert (v.outcome, v.inconsistent, v.flipped) == ("a", True, True)
 
 
 def test_probability_argmax_tie_gives_tie():
-    [v] = reconcile(
-        [
-            judgment("a", "ab", probabilities={"a": 0.6, "b": 0.3, "tie": 0.1}),
-            judgment("b", "ba", probabilities={"a": 0.3, "b": 0.6, "tie": 0.1}),
-        ]
-    )
+    orders = [
+        judgment("a", "ab", probabilities={"a": 0.6, "b": 0.3, "tie": 0.1}),
+        judgment("b", "ba", probabilities={"a": 0.3, "b": 0.6, "tie": 0.1}),
+    ]
+    [v] = reconcile(orders, probability_sources={orders[0].source})
     assert v.outcome == "tie"
 
 

@@ -84,7 +84,7 @@ def test_run_with_two_judges_and_a_panel_keeps_every_verdict(tmp_path: Path) -> 
     assert len(run.records.judgments) == 4 * 2 + 4 * 2 * 2  # every individual verdict is stored
     sources = {v.source for v in run.verdicts}
     assert sources == {"llm:says-a", "llm:says-b", "panel:panel"}
-    assert len(run_verdicts(run.records.judgments, run.records.config)) == 3 * 4
+    assert len(run_verdicts(run.records.judgments, panel="majority")) == 3 * 4
     panel_rates = [w for w in run.win_rates() if w.source == "panel:panel"]
     assert panel_rates and panel_rates[0].n == 4
     assert "panel:panel" in (run.path / "report.html").read_text()

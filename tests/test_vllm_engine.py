@@ -273,10 +273,10 @@ async def test_event_loop_stays_responsive_during_generation(generator: VllmGene
 
 
 async def test_pairwise_judgment_with_logprobs_in_both_orders(generator: VllmGenerator) -> None:
-    from evalkit.judging import PairwiseJudge, load_judge
+    from evalkit.judging import LLMPairwiseJudge, load_judge
     from tests.judging_helpers import prompt, response
 
-    judge = PairwiseJudge(load_judge("lima-pairwise"), SPEC, supports_logprobs=True, text_prompt=True)
+    judge = LLMPairwiseJudge(load_judge("lima-pairwise"), SPEC, supports_logprobs=True, text_prompt=True)
     question = prompt("q", "What is the capital of France?")
     good, bad = response("good", "The capital of France is Paris."), response("bad", "I like cheese.")
     verdicts = await asyncio.gather(
@@ -291,10 +291,10 @@ async def test_pairwise_judgment_with_logprobs_in_both_orders(generator: VllmGen
 
 
 async def test_grading_with_logprobs(generator: VllmGenerator) -> None:
-    from evalkit.judging import Grader, load_judge
+    from evalkit.judging import LLMGrader, load_judge
     from tests.judging_helpers import prompt, response
 
-    grader = Grader(load_judge("lima-grade"), SPEC, supports_logprobs=True, text_prompt=True)
+    grader = LLMGrader(load_judge("lima-grade"), SPEC, supports_logprobs=True, text_prompt=True)
     (grade,) = await grader.grade(
         generator.complete, prompt("q", "What is the capital of France?"), response("m", "Paris.")
     )

@@ -31,6 +31,7 @@ from evalkit.generators.api_base import (
     check_options,
     key_from_env,
     normalise_finish,
+    redact_url,
     sdk_http_client,
 )
 from evalkit.generators.base import Completion, CompletionRequest, Generator
@@ -119,8 +120,8 @@ class AnthropicGenerator(ApiGenerator):
         return import_anthropic()
 
     def identity(self) -> dict[str, Any]:
-        """Spec, model name and any pinned API version: never the base URL or the key."""
-        found = {"spec": self.spec, "model": self.model}
+        """Spec, endpoint, model name and any pinned API version: never a credential."""
+        found = {"spec": self.spec, "model": self.model, "endpoint": redact_url(self.base_url or "")}
         return found if self.api_version is None else {**found, "api_version": self.api_version}
 
     def _make_client(self) -> Any:

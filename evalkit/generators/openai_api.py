@@ -103,8 +103,11 @@ class OpenAIGenerator(ApiGenerator):
         return import_openai()
 
     def identity(self) -> dict[str, Any]:
-        """Spec, preset and model name: never the base URL or the key."""
-        found = {"spec": self.spec, "model": self.model_name()}
+        """Spec, preset, endpoint and model name: what selects the model; never a credential.
+
+        The endpoint is in the cache key: two servers behind the same spec never share answers.
+        """
+        found = {"spec": self.spec, "model": self.model_name(), "endpoint": redact_url(self.base_url or "")}
         return found if self.preset is None else {**found, "preset": self.preset}
 
     def model_name(self) -> str:

@@ -70,9 +70,13 @@ def parse_chat(response: Any, model: str, request: CompletionRequest) -> Complet
     message = getattr(choice, "message", None)
     if message is None:
         raise MalformedResponseError("the first choice has no message")
+    if message.content is None:
+        refusal = getattr(message, "refusal", None)
+        why = f"the model refused: {refusal}" if refusal else "the server returned no text (content: null)"
+        raise MalformedResponseError(why)
     wanted = request.top_logprobs is not None
     return Completion(
-        text=message.content or "",
+        text=message.content,
         model_id=getattr(response, "model", None) or model,
         finish_reason=normalise_finish(choice.finish_reason),
         rendered_prompt=json.dumps(messages_as_sent(request), ensure_ascii=False),

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from evalkit.judging.grader import Grader
-from evalkit.judging.pairwise import PairwiseJudge
+from evalkit.judging.engine import Complete
+from evalkit.judging.grader import LLMGrader
+from evalkit.judging.pairwise import LLMPairwiseJudge
 from evalkit.judging.spec import JudgeSpec
 
 
@@ -15,8 +16,10 @@ def make_judge(
     supports_logprobs: bool = False,
     supports_structured: bool = False,
     text_prompt: bool = False,
-) -> PairwiseJudge | Grader:
-    """A PairwiseJudge for pairwise judges, a Grader for grade judges.
+    complete: Complete | None = None,
+    fingerprint: str = "",
+) -> LLMPairwiseJudge | LLMGrader:
+    """An LLMPairwiseJudge for pairwise judges, an LLMGrader for grade judges.
 
     Args:
         spec: The judge definition.
@@ -25,22 +28,20 @@ def make_judge(
         supports_logprobs: Whether the backend returns token log-probabilities.
         supports_structured: Whether the backend honours ``response_format`` JSON schemas.
         text_prompt: Send one raw text prompt instead of chat messages (base models).
+        complete: The judge model's complete function, bound for the judge seam's methods.
+        fingerprint: Digest of what determines its verdicts.
 
     """
-    if spec.kind == "pairwise":
-        return PairwiseJudge(
-            spec,
-            model_spec,
-            source=source,
-            supports_logprobs=supports_logprobs,
-            supports_structured=supports_structured,
-            text_prompt=text_prompt,
-        )
-    return Grader(
+    kind: type[LLMPairwiseJudge] | type[LLMGrader] = (
+        LLMPairwiseJudge if spec.kind == "pairwise" else LLMGrader
+    )
+    return kind(
         spec,
         model_spec,
         source=source,
         supports_logprobs=supports_logprobs,
         supports_structured=supports_structured,
         text_prompt=text_prompt,
+        complete=complete,
+        fingerprint=fingerprint,
     )

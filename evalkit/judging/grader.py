@@ -20,8 +20,8 @@ from evalkit.judging.spec import JudgeSpec
 from evalkit.records import Grade, Prompt, Response
 
 
-class Grader:
-    """An LLM judge grading single responses.
+class LLMGrader:
+    """An LLM judge grading single responses (an implementation of ``Grader``).
 
     Args:
         spec: A grade judge definition (``load_judge``).
@@ -32,6 +32,8 @@ class Grader:
         text_prompt: Send one raw text prompt (system, blank line, user, new line) instead
             of chat messages: for base models without a chat format (needs a backend that
             accepts raw prompts, such as local/ and gguf/).
+        complete: The judge model's complete function (a cached caller), bound for ``grade_response``.
+        fingerprint: Digest of what determines its grades (set by the runner).
 
     """
 
@@ -44,14 +46,18 @@ class Grader:
         supports_logprobs: bool = False,
         supports_structured: bool = False,
         text_prompt: bool = False,
+        complete: Complete | None = None,
+        fingerprint: str = "",
     ) -> None:
         if spec.kind != "grade":
             raise ConfigError(
-                f"judge {spec.name!r} is a {spec.kind} judge; use PairwiseJudge (or make_judge)"
+                f"judge {spec.name!r} is a {spec.kind} judge; use LLMPairwiseJudge (or make_judge)"
             )
         self.spec = spec
         self.model_spec = model_spec
         self.source = source or f"llm:{spec.name}@{model_spec}"
+        self.complete = complete
+        self.fingerprint = fingerprint
         self._engine = VerdictEngine(
             spec,
             model_spec,
@@ -59,6 +65,17 @@ class Grader:
             supports_structured=supports_structured,
             text_prompt=text_prompt,
         )
+
+    @property
+    def scale(self) -> str:
+        """The scale's name (``Grade.scale``)."""
+        return self.spec.scale_name
+
+    async def grade_response(self, prompt: Prompt, response: Response, sample: int = 0) -> list[Grade]:
+        """``grade`` with the bound complete function: the ``Grader`` seam."""
+        if self.complete is None:
+            raise ConfigError(f"judge {self.source!r} has no model bound; pass complete= when building it")
+        return await self.grade(self.complete, prompt, response, sample)
 
     def turns(self, prompt: Prompt) -> list[int]:
         """The 0-based turns this judge grades for a prompt."""

@@ -27,8 +27,8 @@ def canonical_outcome(shown: ShownOutcome, order: Order) -> Outcome:
     return "a" if (shown == "first") == first_is_a else "b"
 
 
-class PairwiseJudge:
-    """An LLM judge comparing two responses to one prompt.
+class LLMPairwiseJudge:
+    """An LLM judge comparing two responses to one prompt (an implementation of ``PairwiseJudge``).
 
     Args:
         spec: A pairwise judge definition (``load_judge``).
@@ -39,6 +39,8 @@ class PairwiseJudge:
         text_prompt: Send one raw text prompt (system, blank line, user, new line) instead
             of chat messages: for base models without a chat format (needs a backend that
             accepts raw prompts, such as local/ and gguf/).
+        complete: The judge model's complete function (a cached caller), bound for ``judge_pair``.
+        fingerprint: Digest of what determines its verdicts (set by the runner).
 
     """
 
@@ -51,12 +53,16 @@ class PairwiseJudge:
         supports_logprobs: bool = False,
         supports_structured: bool = False,
         text_prompt: bool = False,
+        complete: Complete | None = None,
+        fingerprint: str = "",
     ) -> None:
         if spec.kind != "pairwise":
-            raise ConfigError(f"judge {spec.name!r} is a {spec.kind} judge; use Grader (or make_judge)")
+            raise ConfigError(f"judge {spec.name!r} is a {spec.kind} judge; use LLMGrader (or make_judge)")
         self.spec = spec
         self.model_spec = model_spec
         self.source = source or f"llm:{spec.name}@{model_spec}"
+        self.complete = complete
+        self.fingerprint = fingerprint
         self._engine = VerdictEngine(
             spec,
             model_spec,
@@ -75,6 +81,14 @@ class PairwiseJudge:
 
         """
         return self._engine.request(self._context(prompt, first, second), sample)
+
+    async def judge_pair(
+        self, prompt: Prompt, response_a: Response, response_b: Response, order: Order, sample: int = 0
+    ) -> Judgment:
+        """``judge`` with the bound complete function: the ``PairwiseJudge`` seam."""
+        if self.complete is None:
+            raise ConfigError(f"judge {self.source!r} has no model bound; pass complete= when building it")
+        return await self.judge(self.complete, prompt, response_a, response_b, order, sample)
 
     async def judge(
         self,

@@ -8,14 +8,14 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from evalkit.records import RunRecords
-from evalkit.report.context import build_context
+from evalkit.report.context import build_context, verdicts_of
 from evalkit.report.formatting import ci, num, pct, pvalue
 from evalkit.report.grades_view import build_grades, compute_distributions
 from evalkit.report.header import build_header
 from evalkit.report.index import build_index, token_part
 from evalkit.report.pairwise_view import StatSettings, build_pairwise, compute_tables
-from evalkit.stats import run_verdicts
+from evalkit.runner.meta import RunRecords
+from evalkit.runner.rundir import atomic_write_text
 
 REPORT_FILE = "report.html"
 
@@ -38,16 +38,25 @@ def environment() -> Environment:
 
 
 def build_report(
-    records: RunRecords, out_path: Path, *, title: str | None = None, seed: int = 0, n_boot: int = 2000
+    records: RunRecords,
+    out_path: Path,
+    *,
+    title: str | None = None,
+    seed: int | None = None,
+    n_boot: int | None = None,
+    confidence: float | None = None,
 ) -> Path:
     """Write the run's HTML report and return its path.
 
+    The file is replaced atomically: a reader (or a kill) never sees half a report.
+
     Args:
-        records: Everything the run produced; ``records.config`` is its resolved config.
+        records: Everything the run produced; ``records.meta`` is its run record.
         out_path: The file to write, or a directory to write ``report.html`` into.
         title: Page title (default: "evalkit report: <run name>").
-        seed: Seed of every bootstrap, so the same records always give the same report.
-        n_boot: Bootstrap replicates per confidence interval.
+        seed: Seed of every bootstrap (default: the run's), so the same records give the same report.
+        n_boot: Bootstrap replicates per interval (default: the config's ``n_boot``).
+        confidence: Interval coverage (default: the config's ``confidence``).
 
     Returns:
         The path of the written file.
@@ -56,20 +65,37 @@ def build_report(
     target = Path(out_path)
     if target.is_dir():
         target = target / REPORT_FILE
-    context = build_context(records, title=title, seed=seed, n_boot=n_boot)
+    settings = settings_of(records, seed=seed, n_boot=n_boot, confidence=confidence)
+    context = build_context(records, title=title, settings=settings)
     html = environment().get_template("report.html.j2").render(ctx=context, evalkit_version=_version())
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(html, encoding="utf-8")
+    atomic_write_text(target, html)
     return target
+
+
+def settings_of(
+    records: RunRecords,
+    *,
+    seed: int | None = None,
+    n_boot: int | None = None,
+    confidence: float | None = None,
+) -> StatSettings:
+    """The statistics settings of a run's report: the run's own unless overridden."""
+    meta = records.meta
+    return StatSettings(
+        seed=meta.seed if seed is None else seed,
+        n_boot=meta.n_boot if n_boot is None else n_boot,
+        confidence=meta.confidence if confidence is None else confidence,
+    )
 
 
 def summary_html(records: RunRecords) -> str:
     """A compact HTML fragment (win rates and grade summary) for a notebook's ``_repr_html_``.
 
-    Numbers use the report's defaults (seed 0, 2000 bootstrap replicates), so they match the report.
+    Numbers use the run's own settings (seed, replicates, coverage), so they match the report.
     """
-    settings = StatSettings()
-    verdicts = run_verdicts(records.judgments, records.config)
+    settings = settings_of(records)
+    verdicts = verdicts_of(records)
     index = build_index(records, verdicts)
     tables = compute_tables(verdicts, records, settings)
     distributions = compute_distributions(records, settings)

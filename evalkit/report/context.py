@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from evalkit.records import RunRecords
 from evalkit.report.examples_view import ExampleBrowser, build_examples
 from evalkit.report.failures_view import Failures, build_failures
 from evalkit.report.grades_view import GradeBlock, build_grades, compute_distributions
@@ -15,6 +14,7 @@ from evalkit.report.judges_view import JudgeSection, build_judges
 from evalkit.report.leaderboard_view import Leaderboard, build_leaderboards
 from evalkit.report.pairwise_view import JudgeComparisons, PairwiseTables, StatSettings, compute_tables
 from evalkit.report.pairwise_view import build_pairwise as build_pairwise_blocks
+from evalkit.runner.meta import RunRecords
 from evalkit.stats import GradeDistribution, Verdict, run_verdicts
 
 
@@ -43,12 +43,18 @@ class ReportContext:
         return group_name(group)
 
 
+def verdicts_of(records: RunRecords) -> list[Verdict]:
+    """A run's reconciled verdicts, as its run record configures them (panel, reconciliation)."""
+    meta = records.meta
+    panel = meta.config.panel.method if meta.config and meta.config.panel else None
+    return run_verdicts(records.judgments, panel=panel, probability_sources=meta.probability_sources())
+
+
 def build_context(
     records: RunRecords,
     *,
     title: str | None = None,
-    seed: int = 0,
-    n_boot: int = 2000,
+    settings: StatSettings | None = None,
     charts: bool = True,
     examples: bool = True,
 ) -> ReportContext:
@@ -57,8 +63,7 @@ def build_context(
     Args:
         records: The run's records.
         title: Page title (default: from the run name).
-        seed: Seed of every bootstrap.
-        n_boot: Bootstrap replicates per interval.
+        settings: Seed, replicates and coverage of every interval (default: the defaults).
         charts: Render the SVG charts (the notebook summary does not need them).
         examples: Build the example browser (the notebook summary does not need it).
 
@@ -66,9 +71,9 @@ def build_context(
         The context for the report template.
 
     """
-    settings = StatSettings(seed=seed, n_boot=n_boot)
+    settings = settings or StatSettings()
     header = build_header(records, title)
-    verdicts = tuple(run_verdicts(records.judgments, records.config))
+    verdicts = tuple(verdicts_of(records))
     index = build_index(records, verdicts)
     tables = compute_tables(verdicts, records, settings)
     distributions = tuple(compute_distributions(records, settings))

@@ -11,9 +11,10 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from evalkit.records import Grade, Judgment, Prompt, Response, RunRecords
+from evalkit.records import Grade, Judgment, Prompt, Response
 from evalkit.report.formatting import pct
 from evalkit.report.index import ReportIndex, grade_scale, token_part
+from evalkit.runner.meta import RunRecords
 from evalkit.stats import Verdict
 
 VerdictKey = tuple[str, str, str, str, int]
@@ -200,6 +201,7 @@ def _tokens(
     tokens += [grade_token(g, index) for g in grades]
     tokens += ["f|generation" for r in responses if r.error]
     tokens += ["f|truncated" for r in responses if r.truncated]
+    tokens += ["f|empty" for r in responses if r.empty]
     tokens += ["f|unparsed"] if failed_parse else []
     return " ".join(dict.fromkeys(tokens))
 

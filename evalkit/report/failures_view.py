@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from evalkit.records import Grade, Judgment, Response, RunRecords
+from evalkit.records import Grade, Judgment, Response
 from evalkit.report.index import ReportIndex, grade_scale
+from evalkit.runner.meta import RunRecords
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,11 +28,18 @@ class Failures:
     truncated: tuple[FailureItem, ...]
     unparsed_verdicts: tuple[FailureItem, ...]
     unparsed_grades: tuple[FailureItem, ...]
+    empty: tuple[FailureItem, ...] = ()
 
     @property
     def total(self) -> int:
         """Number of failed items of all kinds."""
-        kinds = (self.generation_errors, self.truncated, self.unparsed_verdicts, self.unparsed_grades)
+        kinds = (
+            self.generation_errors,
+            self.truncated,
+            self.unparsed_verdicts,
+            self.unparsed_grades,
+            self.empty,
+        )
         return sum(len(items) for items in kinds)
 
 
@@ -44,7 +52,13 @@ def build_failures(records: RunRecords, index: ReportIndex) -> Failures:
         ),
         unparsed_verdicts=tuple(_judgment(j, index) for j in records.judgments if not j.parsed),
         unparsed_grades=tuple(_grade(g, index) for g in records.grades if not g.parsed),
+        empty=tuple(_response(r, index, _emptiness(r)) for r in records.responses if r.empty),
     )
+
+
+def _emptiness(response: Response) -> str:
+    blank = [str(turn + 1) for turn, text in enumerate(response.outputs) if not text.strip()]
+    return f"no text for turn {', '.join(blank)}: often a template mismatch (a chat endpoint on a base model)"
 
 
 def _truncation(response: Response) -> str:

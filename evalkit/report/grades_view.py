@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from evalkit.records import RunRecords
 from evalkit.report.charts import Bar, Panel, ordinal_colors, stacked_bars_svg
 from evalkit.report.formatting import num
 from evalkit.report.groups import ALL, group_name, splits_to_show
 from evalkit.report.index import ReportIndex
 from evalkit.report.pairwise_view import StatSettings
+from evalkit.runner.meta import RunRecords
 from evalkit.stats import GradeDistribution, grade_distributions
 
 
@@ -36,10 +36,16 @@ def compute_distributions(records: RunRecords, settings: StatSettings) -> list[G
     if not records.grades:
         return []
     prompts = {prompt.id: prompt for prompt in records.prompts}
-    seed, n_boot = settings.seed, settings.n_boot
-    found = grade_distributions(records.grades, prompts, by="all", n_boot=n_boot, seed=seed)
-    if splits_to_show(records.prompts):
-        found += grade_distributions(records.grades, prompts, by="split", n_boot=n_boot, seed=seed)
+    found: list[GradeDistribution] = []
+    for by in ("all", "split") if splits_to_show(records.prompts) else ("all",):
+        found += grade_distributions(
+            records.grades,
+            prompts,
+            by=by,
+            n_boot=settings.n_boot,
+            confidence=settings.confidence,
+            seed=settings.seed,
+        )
     return found
 
 

@@ -1,18 +1,19 @@
 """The report header: what was run, by which systems and judges, and whether to trust the judges.
 
-Everything here comes from ``RunRecords.config`` (the run's resolved config), falling back to what
-the records themselves carry when a key is missing, so a report always renders.
+Everything here comes from ``RunRecords.meta`` (the typed run record), falling back to what the
+records themselves carry when the run record has no config (imports, older folders), so a
+report always renders.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from evalkit.records import RunRecords
+from evalkit.runner.meta import RunMeta, RunRecords
 
 HUMAN_PREFIX = "human:"
 LOCAL_JUDGE_PREFIXES = ("local/", "gguf/", "fake/")
@@ -69,38 +70,67 @@ class RunHeader:
 
 
 def build_header(records: RunRecords, title: str | None = None) -> RunHeader:
-    """Collect the header facts from the run config, degrading gracefully on missing keys.
+    """Collect the header facts from the run record, degrading gracefully where it is silent.
 
     Args:
-        records: The run's records; ``records.config`` is its resolved config.
+        records: The run's records; ``records.meta`` is its run record.
         title: Overrides the page title (default: the run name).
 
     Returns:
         The header, with every value already turned into display text.
 
     """
-    config = records.config
-    name = text_of(config.get("name")) or "unnamed run"
-    started, finished = text_of(config.get("started_at")), text_of(config.get("finished_at"))
+    meta = records.meta
+    name = meta.name or (meta.config.name if meta.config else "") or "unnamed run"
+    first = next((e.started_at for e in meta.executions if e.started_at), meta.started_at)
     return RunHeader(
         title=title or f"evalkit report: {name}",
         name=name,
-        prompt_set=text_of(config.get("prompts")),
+        prompt_set=meta.prompt_set or (meta.config.prompts if meta.config else ""),
         n_prompts=len(records.prompts),
         split_counts=tuple(Counter(prompt.split for prompt in records.prompts).items()),
-        systems=_systems(config.get("systems"), records),
-        judges=_judges(config.get("judges"), records),
+        systems=_systems(meta, records),
+        judges=_judges(meta, records),
         annotators=_annotators(records),
-        status=text_of(config.get("status")) or "unknown",
-        started_at=_timestamp(started),
-        finished_at=_timestamp(finished),
-        duration=_duration(started, finished),
-        seed=text_of(config.get("seed")),
-        versions=pairs_of(config.get("versions")),
-        counts=pairs_of(config.get("counts")),
-        usage=pairs_of(config.get("usage")),
-        cost=pairs_of(config.get("cost")),
+        status=meta.status,
+        started_at=_timestamp(first or ""),
+        finished_at=_timestamp(meta.finished_at or ""),
+        duration=_seconds(sum(e.seconds for e in meta.executions)) if meta.executions else "",
+        seed=str(meta.seed) if meta.config else "",
+        versions=pairs_of(meta.versions),
+        counts=_counts(meta, records),
+        usage=_usage(meta),
+        cost=(("estimated USD", f"{sum(e.cost.total_usd for e in meta.executions):.4f}"),)
+        if meta.executions
+        else (),
     )
+
+
+def _counts(meta: RunMeta, records: RunRecords) -> tuple[tuple[str, str], ...]:
+    """Executions, calls and cache hits per model over every execution, and records set aside."""
+    calls: dict[str, list[int]] = {}
+    for execution in meta.executions:
+        for spec, count in execution.calls.items():
+            total = calls.setdefault(spec, [0, 0])
+            total[0] += count.calls
+            total[1] += count.cache_hits
+    rows = [("executions", str(len(meta.executions)))] if meta.executions else []
+    rows += [(spec, f"{n} model calls, {hits} cache hits") for spec, (n, hits) in calls.items()]
+    rows += [
+        (f"stale {kind}", f"{n} left out (the config or a prompt changed since)")
+        for kind, n in records.superseded.items()
+    ]
+    return tuple(rows)
+
+
+def _usage(meta: RunMeta) -> tuple[tuple[str, str], ...]:
+    tokens: dict[str, list[int]] = {}
+    for execution in meta.executions:
+        for spec, usage in execution.cost.by_model.items():
+            total = tokens.setdefault(spec, [0, 0])
+            total[0] += usage.prompt_tokens
+            total[1] += usage.completion_tokens
+    return tuple((spec, f"{p} prompt + {c} completion tokens") for spec, (p, c) in tokens.items())
 
 
 def system_models(header: RunHeader) -> dict[str, str]:
@@ -139,38 +169,23 @@ def pairs_of(value: Any) -> tuple[tuple[str, str], ...]:
     )
 
 
-def _systems(configured: Any, records: RunRecords) -> tuple[SystemInfo, ...]:
-    if isinstance(configured, Sequence) and not isinstance(configured, str):
-        entries = [entry for entry in configured if isinstance(entry, Mapping)]
-        return tuple(_system_from_config(entry) for entry in entries)
+def _systems(meta: RunMeta, records: RunRecords) -> tuple[SystemInfo, ...]:
+    if meta.config is not None:
+        return tuple(
+            # Only what differs from the defaults: the table says what makes a system itself.
+            SystemInfo(
+                s.name, s.model, s.template, pairs_of(s.params.model_dump(mode="json", exclude_defaults=True))
+            )
+            for s in meta.config.systems
+        )
     model_ids = {response.system: response.model_id for response in records.responses}
     return tuple(SystemInfo(name, model_ids[name], "", ()) for name in sorted(model_ids))
 
 
-def _system_from_config(entry: Mapping[str, Any]) -> SystemInfo:
-    return SystemInfo(
-        name=text_of(entry.get("name")),
-        model=text_of(entry.get("model")),
-        template=text_of(entry.get("template")),
-        params=pairs_of(entry.get("params")),
-    )
-
-
-def _judges(configured: Any, records: RunRecords) -> tuple[JudgeInfo, ...]:
-    if isinstance(configured, Sequence) and not isinstance(configured, str):
-        entries = [entry for entry in configured if isinstance(entry, Mapping)]
-        return tuple(_judge_from_config(entry) for entry in entries)
+def _judges(meta: RunMeta, records: RunRecords) -> tuple[JudgeInfo, ...]:
+    if meta.judges:
+        return tuple(JudgeInfo(j.judge, j.model, j.source, j.kind, j.version) for j in meta.judges)
     return _judges_from_records(records)
-
-
-def _judge_from_config(entry: Mapping[str, Any]) -> JudgeInfo:
-    return JudgeInfo(
-        judge=text_of(entry.get("judge")),
-        model=text_of(entry.get("model")),
-        source=text_of(entry.get("source")),
-        kind=text_of(entry.get("kind")),
-        version=text_of(entry.get("version")),
-    )
 
 
 def _judges_from_records(records: RunRecords) -> tuple[JudgeInfo, ...]:
@@ -207,11 +222,7 @@ def _annotators(records: RunRecords) -> tuple[tuple[str, int], ...]:
     return tuple(sorted(Counter(s for s in sources if s.startswith(HUMAN_PREFIX)).items()))
 
 
-def _duration(started: str, finished: str) -> str:
-    try:
-        seconds = (datetime.fromisoformat(finished) - datetime.fromisoformat(started)).total_seconds()
-    except (ValueError, TypeError):
-        return ""
+def _seconds(seconds: float) -> str:
     minutes, secs = divmod(round(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     if hours:

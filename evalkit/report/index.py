@@ -11,7 +11,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from evalkit.records import Grade, RunRecords
+from evalkit.records import Grade
+from evalkit.runner.meta import RunRecords
 from evalkit.stats import Verdict
 
 

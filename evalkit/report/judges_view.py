@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from evalkit.records import RunRecords
 from evalkit.report.header import HUMAN_PREFIX
+from evalkit.runner.meta import RunRecords
 from evalkit.stats import Agreement, JudgeDiagnostics, Verdict, agreement_matrix, judge_diagnostics
 
 HIGH_FLIP_RATE = 0.2

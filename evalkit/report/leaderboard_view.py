@@ -63,7 +63,10 @@ def build_leaderboards(
         own = [verdict for verdict in verdicts if verdict.source == source]
         if len({name for v in own for name in (v.model_a, v.model_b)}) < MIN_SYSTEMS:
             continue
-        ratings = sorted(bradley_terry(own, n_boot=settings.n_boot, seed=settings.seed), key=lambda r: r.rank)
+        ratings = sorted(
+            bradley_terry(own, n_boot=settings.n_boot, confidence=settings.confidence, seed=settings.seed),
+            key=lambda r: r.rank,
+        )
         baseline = common_opponent(own)
         rows = tuple(_row(rating, baseline, source, tables) for rating in ratings)
         chart = _chart(ratings, f"bt-{index.source_id(source)}") if charts else ""

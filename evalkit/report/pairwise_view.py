@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from evalkit.records import RunRecords
 from evalkit.report.charts import WIN_TIE_LOSS_COLORS, Bar, Panel, stacked_bars_svg
 from evalkit.report.formatting import ci, pct
 from evalkit.report.groups import ALL, group_name, has_both_splits, splits_to_show
 from evalkit.report.index import ReportIndex
+from evalkit.runner.meta import RunRecords
 from evalkit.stats import SplitGap, Verdict, WinRate, length_controlled_win_rate, split_gap, win_rates
 
 RateKey = tuple[str, str, str, str]
@@ -25,6 +25,12 @@ class StatSettings:
 
     seed: int = 0
     n_boot: int = 2000
+    confidence: float = 0.95
+
+    @property
+    def ci_label(self) -> str:
+        """Column heading of the intervals, e.g. "95% CI"."""
+        return f"{self.confidence * 100:g}% CI"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,18 +82,26 @@ def compute_tables(
 ) -> PairwiseTables:
     """Run the pairwise statistics once for every grouping the report shows."""
     prompts = {prompt.id: prompt for prompt in records.prompts}
-    seed, n_boot = settings.seed, settings.n_boot
+    seed, n_boot, confidence = settings.seed, settings.n_boot, settings.confidence
     groupings: list[GroupBy] = ["all", "category"]
     if splits_to_show(records.prompts):
         groupings.insert(1, "split")
     rates = {
         (r.model_a, r.model_b, r.source, group_key(by, r.group)): r
         for by in groupings
-        for r in win_rates(verdicts, prompts, by=by, n_boot=n_boot, seed=seed)
+        for r in win_rates(verdicts, prompts, by=by, n_boot=n_boot, confidence=confidence, seed=seed)
     }
-    gaps = split_gap(verdicts, prompts, n_boot=n_boot, seed=seed) if has_both_splits(records.prompts) else []
+    gaps = (
+        split_gap(verdicts, prompts, n_boot=n_boot, confidence=confidence, seed=seed)
+        if has_both_splits(records.prompts)
+        else []
+    )
     controlled = (
-        length_controlled_win_rate(verdicts, records.responses, n_boot=n_boot, seed=seed) if verdicts else []
+        length_controlled_win_rate(
+            verdicts, records.responses, n_boot=n_boot, confidence=confidence, seed=seed
+        )
+        if verdicts
+        else []
     )
     return PairwiseTables(
         rates=rates,

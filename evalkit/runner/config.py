@@ -30,10 +30,16 @@ class SystemConfig(_Strict):
 
 
 class JudgeConfig(_Strict):
-    """One judge: a judge definition (from judges/ or a path) run on a model."""
+    """One judge: by default a judge definition (from judges/ or a path) run on a model.
+
+    ``kind`` picks the implementation from the ``evalkit.judges`` entry-point group: "llm"
+    (built in) or an installed third-party kind, which reads ``judge``, ``model`` and
+    ``options`` as it documents.
+    """
 
     judge: str = Field(min_length=1)
-    model: str = Field(min_length=3)
+    kind: str = Field("llm", min_length=1)
+    model: str = ""
     name: str | None = None
     samples: int = Field(1, ge=1, le=20)
     orders: Literal["both", "ab"] = "both"
@@ -42,7 +48,19 @@ class JudgeConfig(_Strict):
         description="send the judge one plain-text prompt instead of chat messages; "
         "default: on for local base models (local/, gguf/), whose chat format they never learned",
     )
+    reconcile: Literal["rule", "probability"] = Field(
+        "rule",
+        description="how the two presentation orders combine: 'rule' (disagreement is a tie, as "
+        "documented) or 'probability' (argmax of the mean label probabilities, when the backend "
+        "returns them)",
+    )
     options: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _llm_needs_model(self) -> JudgeConfig:
+        if self.kind == "llm" and len(self.model) < 3:
+            raise ValueError("an LLM judge needs 'model' (a model spec such as openai/gpt-4o)")
+        return self
 
     def uses_text_prompt(self) -> bool:
         """Whether the judge gets a plain-text prompt (explicit setting, else by model kind)."""
@@ -76,7 +94,8 @@ class RunConfig(_Strict):
     concurrency: int | None = Field(None, ge=1)
     max_cost: float | None = Field(None, ge=0)
     prices: dict[str, dict[str, float]] = Field(default_factory=dict)
-    n_boot: int = Field(2000, ge=100)
+    n_boot: int = Field(2000, ge=100, description="bootstrap replicates behind every interval")
+    confidence: float = Field(0.95, gt=0.5, lt=1.0, description="coverage of every interval")
     output_dir: str = DEFAULT_OUTPUT_DIR
     cache: str | None = None
     base_dir: str = Field(".", description="folder relative paths resolve against (the config's folder)")

@@ -1,7 +1,9 @@
 """Run an experiment end to end: prompts -> responses -> verdicts and grades -> report.
 
-Every stage writes its records before the next reads them; run.json records the resolved
-config, versions, seed, status and counts. A run killed at any point resumes from disk.
+Every stage writes its records before the next reads them; run.json (``RunMeta``) records
+the resolved config, fingerprints, versions, seed, status and every execution. A run
+killed at any point resumes from disk; one whose config changed redoes what no longer
+matches and sets the stale records aside.
 """
 
 from __future__ import annotations
@@ -12,21 +14,30 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
 
 from evalkit.cache import ResponseCache
 from evalkit.costs import CostMeter, PriceTable, budget_exceeded
-from evalkit.errors import BudgetExceededError
-from evalkit.generators.api_base import redact_url
-from evalkit.judging import Grader, PairwiseJudge, load_judge, make_judge
+from evalkit.errors import BudgetExceededError, ConfigError
+from evalkit.fingerprint import digest
+from evalkit.judging import PairwiseJudge
 from evalkit.prompts import load_prompt_set
-from evalkit.records import Grade, Judgment, Prompt, Response
+from evalkit.records import Prompt, Response
 from evalkit.runner.backends import Backends
-from evalkit.runner.config import JudgeConfig, RunConfig
+from evalkit.runner.changes import describe_changes
+from evalkit.runner.config import RunConfig
+from evalkit.runner.judges import AnyJudge, JudgeContext, build_judge, describe
+from evalkit.runner.meta import Execution, RunMeta
 from evalkit.runner.progress import StageProgress
+from evalkit.runner.redaction import redacted_config
 from evalkit.runner.rundir import RunDir
-from evalkit.runner.stages import StageResult, run_stage
-from evalkit.runner.work import ResponseIndex, generation_items, grading_items, pairwise_items
+from evalkit.runner.stages import StageResult, WorkItem, run_stage
+from evalkit.runner.work import (
+    ResponseIndex,
+    SystemWork,
+    generation_items,
+    grading_items,
+    pairwise_items,
+)
 from evalkit.templates import SystemTemplate, load_template
 
 TRACKED_PACKAGES = (
@@ -65,11 +76,6 @@ def load_prompts(config: RunConfig) -> list[Prompt]:
     return list(chosen.prompts)
 
 
-def judge_source(judge_config: JudgeConfig, judge_name: str) -> str:
-    """The Judgment/Grade source label of a configured judge."""
-    return f"llm:{judge_config.name}" if judge_config.name else f"llm:{judge_name}@{judge_config.model}"
-
-
 class Pipeline:
     """One execution of a RunConfig against its run folder."""
 
@@ -83,59 +89,69 @@ class Pipeline:
         )
         self.progress = StageProgress(enabled=show_progress)
         self.results: list[StageResult] = []
-        self.judges = [self._build_judge(j) for j in config.judges]
+        self.changes: list[str] = []
+        context = JudgeContext(caller=self.backends.caller, resolve=config.resolve)
+        self.judges: list[AnyJudge] = [
+            build_judge(j, context, where=f"judges[{i}]") for i, j in enumerate(config.judges)
+        ]
+        self.systems = [self._system_work(s.name) for s in config.systems]
 
-    def _build_judge(self, judge_config: JudgeConfig) -> PairwiseJudge | Grader:
-        spec = load_judge(
-            self.config.resolve(judge_config.judge)
-            if judge_config.judge.endswith((".yaml", ".yml"))
-            else judge_config.judge
+    def _system_work(self, name: str) -> SystemWork:
+        system = next(s for s in self.config.systems if s.name == name)
+        path = system.template
+        template = load_template(self.config.resolve(path) if path.endswith((".yaml", ".yml")) else path)
+        caller = self.backends.caller(system.model, system.options)
+        fingerprint = digest(
+            {
+                "backend": caller.generator.identity(),
+                "template": template.model_dump(mode="json"),
+                "params": system.params.model_dump(mode="json"),
+            }
         )
-        generator = self.backends.generator(judge_config.model, judge_config.options)
-        return make_judge(
-            spec,
-            judge_config.model,
-            source=judge_source(judge_config, spec.name),
-            supports_logprobs=generator.supports_logprobs,
-            supports_structured=bool(getattr(generator, "supports_structured", False)),
-            text_prompt=judge_config.uses_text_prompt(),
-        )
+        return SystemWork(system, template, caller, fingerprint)
 
     def templates(self) -> dict[str, SystemTemplate]:
         """Each system's template, by system name."""
-        return {
-            s.name: load_template(
-                self.config.resolve(s.template) if s.template.endswith((".yaml", ".yml")) else s.template
-            )
-            for s in self.config.systems
-        }
+        return {s.config.name: s.template for s in self.systems}
 
-    def resolved_config(self) -> dict[str, Any]:
-        """The config as run, plus what each judge resolved to, for run.json and the report."""
-        data = self.config.model_dump(mode="json")
-        data["judges"] = [
-            {**jc.model_dump(mode="json"), "source": j.source, "kind": j.spec.kind, "version": j.spec.version}
-            for jc, j in zip(self.config.judges, self.judges, strict=True)
-        ]
-        data["comparisons"] = [list(p) for p in self.config.pairs()]
-        for entry in (*data["systems"], *data["judges"]):
-            entry["options"] = _redacted(entry.get("options", {}))
-        return data
+    def resolved_meta(self, previous: RunMeta) -> RunMeta:
+        """run.json for this execution: the config as run and what it resolved to."""
+        return previous.model_copy(
+            update={
+                "format_version": RunMeta().format_version,
+                "name": self.config.name,
+                "prompt_set": self.config.prompts,
+                "config": redacted_config(self.config),
+                "judges": tuple(describe(c, j) for c, j in zip(self.config.judges, self.judges, strict=True)),
+                "system_fingerprints": {s.config.name: s.fingerprint for s in self.systems},
+                "comparisons": tuple(self.config.pairs()),
+                "status": "running",
+                "started_at": _now(),
+                "finished_at": None,
+                "seed": self.config.seed,
+                "versions": package_versions(),
+                "origin": "run",
+            }
+        )
 
     async def execute(self) -> RunDir:
         """Run all stages, resuming whatever an earlier run left; returns the run folder."""
-        prompts = load_prompts(self.config)
-        self.run_dir.store("prompts").rewrite(prompts)
-        self.run_dir.write_meta(
-            {
-                **self.run_dir.read_meta(),
-                "config": self.resolved_config(),
-                "status": "running",
-                "started_at": _now(),
-                "seed": self.config.seed,
-                "versions": package_versions(),
-            }
-        )
+        with self.run_dir.lock():
+            prompts = load_prompts(self.config)
+            if not prompts:
+                raise ConfigError(
+                    f"{self.config.prompts}: the prompt filters (limit, categories, splits) select no "
+                    "prompt; widen them"
+                )
+            previous = self.run_dir.read_meta()
+            meta = self.resolved_meta(previous)
+            self.changes = describe_changes(previous, meta, self.run_dir.store("prompts").load(), prompts)
+            self.run_dir.store("prompts").rewrite(prompts)
+            self.run_dir.write_meta(meta)
+            await self._execute_stages(prompts)
+        return self.run_dir
+
+    async def _execute_stages(self, prompts: list[Prompt]) -> None:
         try:
             await self.backends.preflight(self.config)
             with self.progress:
@@ -153,7 +169,6 @@ class Pipeline:
             await self.backends.aclose()
             if self.cache is not None:
                 self.cache.close()
-        return self.run_dir
 
     def _stop_if_over_budget(self) -> None:
         not_started = sum(r.not_started for r in self.results)
@@ -163,87 +178,65 @@ class Pipeline:
     def _finish(self, status: str) -> None:
         """Record this execution (a run resumed three times has four) and the status."""
         meta = self.run_dir.read_meta()
-        execution = {
-            "started_at": meta.get("started_at"),
-            "finished_at": _now(),
-            "status": status,
-            "stages": [asdict(r) for r in self.results],
-            "calls": self.backends.call_counts(),
-            "cost": self.meter.summary(),
-        }
-        executions = [*meta.get("executions", []), execution]
-        self.run_dir.write_meta({**meta, "status": status, "finished_at": execution["finished_at"],
-                                 "executions": executions})  # fmt: skip
-
-    async def _generate(self, prompts: list[Prompt]) -> list[Response]:
-        systems = self.config.systems
-        callers = {s.name: self.backends.caller(s.model, s.options) for s in systems}
-        items = generation_items(
-            systems, self.templates(), callers, prompts, self.config.samples, self.config.seed
+        execution = Execution.model_validate(
+            {
+                "started_at": meta.started_at,
+                "finished_at": _now(),
+                "status": status,
+                "changes": self.changes,
+                "stages": [asdict(r) for r in self.results],
+                "calls": self.backends.call_counts(),
+                "cost": self.meter.summary(),
+            }
         )
+        self.run_dir.write_meta(
+            meta.model_copy(
+                update={
+                    "status": status,
+                    "finished_at": execution.finished_at,
+                    "executions": (*meta.executions, execution),
+                }
+            )
+        )
+
+    async def _stage(
+        self, name: str, kind: str, items: list[WorkItem], prompts: list[Prompt]
+    ) -> list[object]:
         records, result = await run_stage(
-            "generate",
+            name,
             items,
-            self.run_dir.store("responses"),
-            item_key=lambda r: r.key,
-            failed=lambda r: r.error is not None,
+            self.run_dir.store(kind),
+            prompt_ids={p.id for p in prompts},
             progress=self.progress,
             hits=lambda: self.backends.hits,
         )
         self.results.append(result)
         return records
 
-    async def _judge(self, prompts: list[Prompt], responses: list[Response]) -> None:
-        index: ResponseIndex = {r.key: r for r in responses}
-        pair_items, grade_items = [], []
-        for judge_config, judge in zip(self.config.judges, self.judges, strict=True):
-            caller = self.backends.caller(judge_config.model, judge_config.options)
+    async def _generate(self, prompts: list[Prompt]) -> list[Response]:
+        items = generation_items(self.systems, prompts, self.config.samples, self.config.seed)
+        return [
+            r for r in await self._stage("generate", "responses", items, prompts) if isinstance(r, Response)
+        ]
+
+    def judge_items(
+        self, prompts: list[Prompt], index: ResponseIndex
+    ) -> tuple[list[WorkItem], list[WorkItem]]:
+        """The pairwise and grading items of every configured judge."""
+        pair_items: list[WorkItem] = []
+        grade_items: list[WorkItem] = []
+        names = [s.name for s in self.config.systems]
+        for config, judge in zip(self.config.judges, self.judges, strict=True):
             if isinstance(judge, PairwiseJudge):
                 pair_items += pairwise_items(
-                    judge, judge_config, caller, self.config.pairs(), prompts, index, self.config.samples
+                    judge, config, self.config.pairs(), prompts, index, self.config.samples
                 )
             else:
-                grade_items += grading_items(
-                    judge,
-                    judge_config,
-                    caller,
-                    [s.name for s in self.config.systems],
-                    prompts,
-                    index,
-                    self.config.samples,
-                )
-        if pair_items:
-            _, result = await run_stage(
-                "pairwise",
-                pair_items,
-                self.run_dir.store("judgments"),
-                item_key=_judgment_key,
-                failed=lambda j: j.error is not None,
-                progress=self.progress,
-                hits=lambda: self.backends.hits,
-            )
-            self.results.append(result)
-        if grade_items:
-            _, result = await run_stage(
-                "grade",
-                grade_items,
-                self.run_dir.store("grades"),
-                item_key=_grade_item_key,
-                failed=lambda g: g.error is not None,
-                progress=self.progress,
-                hits=lambda: self.backends.hits,
-            )
-            self.results.append(result)
+                grade_items += grading_items(judge, config, names, prompts, index, self.config.samples)
+        return pair_items, grade_items
 
-
-def _redacted(options: dict[str, Any]) -> dict[str, Any]:
-    """Options as stored in run.json and reports: URLs without user:password."""
-    return {k: redact_url(v) if isinstance(v, str) and "://" in v else v for k, v in options.items()}
-
-
-def _judgment_key(j: Judgment) -> tuple[Any, ...]:
-    return j.key
-
-
-def _grade_item_key(g: Grade) -> tuple[Any, ...]:
-    return (g.prompt_id, g.system, g.response_sample, g.source, g.sample)
+    async def _judge(self, prompts: list[Prompt], responses: list[Response]) -> None:
+        pair_items, grade_items = self.judge_items(prompts, {r.key: r for r in responses})
+        # A stage with no items still runs: it sets aside the records of judges removed from the config.
+        await self._stage("pairwise", "judgments", pair_items, prompts)
+        await self._stage("grade", "grades", grade_items, prompts)

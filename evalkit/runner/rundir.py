@@ -8,10 +8,14 @@ never redone. Nothing is ever written twice for the same key.
 
 from __future__ import annotations
 
+import fcntl
+import io
 import json
 import os
 import tempfile
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -19,11 +23,15 @@ import jsonlines
 from pydantic import BaseModel, ValidationError
 
 from evalkit.errors import ConfigError
-from evalkit.records import Grade, Judgment, Prompt, Response, RunRecords
+from evalkit.records import Grade, Judgment, Prompt, Response
+from evalkit.runner.current import current_records
+from evalkit.runner.meta import RunMeta, RunRecords
 
 RecordT = TypeVar("RecordT", bound=BaseModel)
 
 RUN_FILE = "run.json"
+SUPERSEDED_DIR = "superseded"
+LOCK_FILE = ".lock"
 FILES: dict[str, type[BaseModel]] = {
     "prompts": Prompt,
     "responses": Response,
@@ -48,34 +56,60 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def _cut_torn_tail(path: Path) -> None:
-    """Drop a final line without its newline: the write a kill interrupted."""
+    """Drop a final line without its newline: the write a kill interrupted (writers only)."""
     data = path.read_bytes()
     if data and not data.endswith(b"\n"):
         with path.open("r+b") as handle:
             handle.truncate(data.rfind(b"\n") + 1)
 
 
+def _ends_with_newline(path: Path) -> bool:
+    with path.open("rb") as handle:
+        handle.seek(-1, os.SEEK_END)
+        return handle.read(1) == b"\n"
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """What a stored work item must look like to count as done."""
+
+    fingerprint: str
+    records: int
+
+
 class RecordStore(Generic[RecordT]):
-    """Append-only JSONL file of one record type, with resume-safe loading."""
+    """Append-only JSONL file of one record type, with resume-safe loading.
+
+    Reading never modifies the file (a run may be writing it): a last line without its
+    newline is a write in progress, or one a kill interrupted, and is skipped.
+    """
 
     def __init__(self, path: Path, model: type[RecordT]) -> None:
         self.path = path
         self.model = model
 
     def load(self) -> list[RecordT]:
-        """Read all records; a malformed line other than a torn tail is a clear error."""
+        """Read all complete records; a malformed line other than an unterminated tail is a clear error."""
         if not self.path.exists():
             return []
-        _cut_torn_tail(self.path)
+        data = self.path.read_bytes()
+        complete = data[: data.rfind(b"\n") + 1]
         records: list[RecordT] = []
-        with jsonlines.open(self.path) as reader:
-            try:
-                for number, row in enumerate(reader.iter(allow_none=False, skip_empty=True), start=1):
-                    records.append(self._validate(row, number))
-            except jsonlines.InvalidLineError as exc:
-                raise ConfigError(
-                    f"{self.path}:{exc.lineno}: not valid JSON; fix or delete that line, then re-run"
-                ) from exc
+        try:
+            text = complete.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = complete[: exc.start].count(b"\n") + 1
+            raise ConfigError(
+                f"{self.path}:{line}: not UTF-8 text; fix or delete that line, then re-run"
+            ) from exc
+        reader = jsonlines.Reader(io.StringIO(text))
+        try:
+            for number, row in enumerate(reader.iter(allow_none=False, skip_empty=True), start=1):
+                records.append(self._validate(row, number))
+        except jsonlines.InvalidLineError as exc:
+            raise ConfigError(
+                f"{self.path}:{exc.lineno}: not valid JSON; fix or delete that line, then re-run"
+            ) from exc
         return records
 
     def _validate(self, row: Any, number: int) -> RecordT:
@@ -88,31 +122,64 @@ class RecordStore(Generic[RecordT]):
             ) from exc
 
     def append(self, records: Iterable[RecordT]) -> None:
-        """Append records, flushed to the OS so a killed process keeps them."""
-        with self.path.open("a", encoding="utf-8") as handle, jsonlines.Writer(handle, flush=True) as writer:
-            writer.write_all(r.model_dump(mode="json") for r in records)
+        """Append one item's records in a single write, so a kill leaves all of them or a torn tail."""
+        blob = "".join(r.model_dump_json() + "\n" for r in records).encode("utf-8")
+        if not blob:
+            return
+        if self.path.exists() and self.path.stat().st_size and not _ends_with_newline(self.path):
+            _cut_torn_tail(self.path)  # an earlier writer was killed mid-line
+        with self.path.open("ab") as handle:
+            handle.write(blob)
+            handle.flush()
 
     def rewrite(self, records: Sequence[RecordT]) -> None:
         """Replace the file's content atomically."""
         atomic_write_text(self.path, "".join(r.model_dump_json() + "\n" for r in records))
 
     def resume(
-        self, item_key: Callable[[RecordT], Hashable], failed: Callable[[RecordT], bool]
-    ) -> list[RecordT]:
-        """Keep the records of finished items; drop items with any failed record so they are retried.
+        self,
+        item_key: Callable[[RecordT], Hashable],
+        failed: Callable[[RecordT], bool],
+        wanted: Mapping[Hashable, Expectation],
+        in_scope: Callable[[RecordT], bool] = lambda record: True,
+    ) -> tuple[list[RecordT], int]:
+        """Keep the records of finished, current items; set aside stale ones; drop the rest to redo.
 
-        An item (one work unit, which may write several records) is finished when all its
-        records succeeded. The file is rewritten
-        only when something was dropped.
+        An item is finished when it has all its records, none failed. Records of items no
+        longer asked for, or whose fingerprint differs from the item's, are moved to
+        ``superseded/<file>`` (kept on disk, out of every statistic). Failed and incomplete
+        items are dropped so they are redone. Records outside this run's scope (prompts not
+        selected by ``--limit`` or filters) are left in the file untouched and not returned.
+        Returns the kept records and how many were set aside. Only the run holding the
+        folder's lock calls this.
         """
+        if self.path.exists():
+            _cut_torn_tail(self.path)
         loaded = self.load()
         groups: dict[Hashable, list[RecordT]] = {}
+        outside = [record for record in loaded if not in_scope(record)]
         for record in loaded:
-            groups.setdefault(item_key(record), []).append(record)
-        kept = [r for group in groups.values() if not any(failed(r) for r in group) for r in group]
-        if len(kept) != len(loaded):
-            self.rewrite(kept)
-        return kept
+            if in_scope(record):
+                groups.setdefault(item_key(record), []).append(record)
+        kept: list[RecordT] = []
+        stale: list[RecordT] = []
+        for key, group in groups.items():
+            expected = wanted.get(key)
+            if expected is None or any(_fingerprint(r) != expected.fingerprint for r in group):
+                stale.extend(group)
+            elif len(group) == expected.records and not any(failed(r) for r in group):
+                kept.extend(group)
+        if stale:
+            aside = self.path.parent / SUPERSEDED_DIR / self.path.name
+            aside.parent.mkdir(exist_ok=True)
+            RecordStore(aside, self.model).append(stale)
+        if len(kept) + len(outside) != len(loaded):
+            self.rewrite([*outside, *kept])
+        return kept, len(stale)
+
+
+def _fingerprint(record: BaseModel) -> str:
+    return str(getattr(record, "fingerprint", ""))
 
 
 class RunDir:
@@ -148,65 +215,58 @@ class RunDir:
         """Where report.html goes."""
         return self.path / "report.html"
 
-    def read_meta(self) -> dict[str, Any]:
-        """run.json's content ({} when absent)."""
+    def read_meta(self) -> RunMeta:
+        """run.json as the typed run record (an empty one when absent); never modifies anything."""
         file = self.path / RUN_FILE
         if not file.exists():
-            return {}
+            return RunMeta()
         try:
-            meta: dict[str, Any] = json.loads(file.read_text(encoding="utf-8"))
+            return RunMeta.from_stored(json.loads(file.read_text(encoding="utf-8")))
         except json.JSONDecodeError as exc:
             raise ConfigError(
                 f"{file}:{exc.lineno}: invalid JSON ({exc.msg}); restore or delete run.json"
             ) from exc
-        return meta
+        except ValidationError as exc:
+            problem = exc.errors()[0]
+            where = ".".join(str(part) for part in problem["loc"])
+            raise ConfigError(
+                f"{file}: field '{where}': {problem['msg']}; restore run.json or re-run the config"
+            ) from exc
 
-    def write_meta(self, meta: dict[str, Any]) -> None:
+    def write_meta(self, meta: RunMeta) -> None:
         """Replace run.json atomically."""
-        atomic_write_text(
-            self.path / RUN_FILE, json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n"
-        )
+        atomic_write_text(self.path / RUN_FILE, meta.model_dump_json(indent=2) + "\n")
 
-    def update_meta(self, **fields: Any) -> dict[str, Any]:
-        """Merge fields into run.json and return the result."""
-        meta = {**self.read_meta(), **fields}
+    def update_meta(self, **fields: Any) -> RunMeta:
+        """Replace some fields of run.json and return the result."""
+        meta = self.read_meta().model_copy(update=fields)
         self.write_meta(meta)
         return meta
 
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the folder for one writing run; a second run stops at once with a clear message."""
+        handle = (self.path / LOCK_FILE).open("a+", encoding="utf-8")
+        try:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                raise ConfigError(
+                    f"{self.path} is in use by another evalkit run ({holder}); wait for it to finish "
+                    "or stop it, then run again (finished work is kept)"
+                ) from None
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"pid {os.getpid()}\n")
+            handle.flush()
+            yield
+        finally:
+            handle.close()  # closing releases the lock, also when the process is killed
+
     def load_records(self) -> RunRecords:
-        """Everything stored in the folder, for statistics and reports."""
-        return RunRecords(
-            prompts=tuple(self.store("prompts").load()),
-            responses=tuple(self.store("responses").load()),
-            judgments=tuple(self.store("judgments").load()),
-            grades=tuple(self.store("grades").load()),
-            config=report_context(self.read_meta()),
-        )
-
-
-def report_context(meta: dict[str, Any]) -> dict[str, Any]:
-    """The resolved config plus the run facts the report header shows (status, times, calls, cost)."""
-    context = {**meta.get("config", {})}
-    for key in ("status", "started_at", "finished_at", "versions", "seed"):
-        if key in meta:
-            context[key] = meta[key]
-    executions = meta.get("executions", [])
-    calls: dict[str, list[int]] = {}
-    tokens: dict[str, list[int]] = {}
-    for execution in executions:  # totals over every execution of a resumed run
-        for spec, c in execution.get("calls", {}).items():
-            total = calls.setdefault(spec, [0, 0])
-            total[0] += c.get("calls", 0)
-            total[1] += c.get("cache_hits", 0)
-        for spec, t in execution.get("cost", {}).get("by_model", {}).items():
-            total = tokens.setdefault(spec, [0, 0])
-            total[0] += t.get("prompt_tokens", 0)
-            total[1] += t.get("completion_tokens", 0)
-    if executions:
-        context["counts"] = {"executions": str(len(executions))} | {
-            spec: f"{n} model calls, {hits} cache hits" for spec, (n, hits) in calls.items()
-        }
-        context["usage"] = {spec: f"{p} prompt + {c} completion tokens" for spec, (p, c) in tokens.items()}
-        usd = sum(e.get("cost", {}).get("total_usd", 0.0) for e in executions)
-        context["cost"] = {"estimated USD": f"{usd:.4f}"}
-    return context
+        """The folder's current records, for statistics and reports (stale ones left out and counted)."""
+        meta = self.read_meta()
+        stored = {kind: self.store(kind).load() for kind in FILES}
+        return current_records(meta, stored)

@@ -8,14 +8,17 @@ with ``error`` set; configuration problems (missing key, missing package) stop t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence, Set
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
+from evalkit.cache import CachedCaller
 from evalkit.errors import BudgetExceededError, ConfigError, MissingDependencyError, MissingKeyError
+from evalkit.generators.base import Completion, CompletionRequest
+from evalkit.records import Grade, Prompt, Response
 from evalkit.runner.backends import CURRENT_STAGE
 from evalkit.runner.progress import StageProgress
-from evalkit.runner.rundir import RecordStore
+from evalkit.runner.rundir import Expectation, RecordStore
 
 T = TypeVar("T")
 
@@ -28,6 +31,16 @@ FATAL_ERRORS: tuple[type[Exception], ...] = (
 """Errors that are not about one item: they stop the item (and, except the budget, the run)."""
 
 
+def item_key(record: Any) -> Hashable:
+    """The work item a stored record belongs to: its key (per-turn grades share their item's)."""
+    return record.item_key if isinstance(record, Grade) else record.key
+
+
+def failed(record: Any) -> bool:
+    """Whether a stored record failed (its item is redone)."""
+    return getattr(record, "error", None) is not None
+
+
 def describe_error(exc: BaseException) -> str:
     """A one-line description of a per-item failure, for the record and the report."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
@@ -36,7 +49,7 @@ def describe_error(exc: BaseException) -> str:
 
 @dataclass
 class StageResult:
-    """What a stage did: counts for run.json and the closing summary."""
+    """What a stage did: counts for run.json and the closing summary (see ``StageCounts``)."""
 
     name: str
     total: int = 0
@@ -44,16 +57,45 @@ class StageResult:
     new: int = 0
     errors: int = 0
     not_started: int = 0
+    superseded: int = 0
     seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+class Preview(Protocol):
+    """What an item's dry-run preview reports to (``evalkit.runner.plan.Planner``)."""
+
+    def count(self, caller: CachedCaller, request: CompletionRequest) -> Completion | None:
+        """Count one request as cached or as a call; returns the cached completion, if any."""
+        ...
+
+    def response(self, prompt: Prompt, system: str, sample: int) -> Response:
+        """The stored or simulated response, else a placeholder as long as the system's max_tokens."""
+        ...
+
+    def simulated(self, response: Response) -> None:
+        """Remember a response the cache alone would produce."""
+        ...
+
+
 @dataclass(frozen=True)
 class WorkItem:
-    """One unit of a stage: its resume key and the coroutine factory that produces its records."""
+    """One unit of a stage.
+
+    Attributes:
+        key: Resume key: the key of the record(s) it writes (``Grade.item_key`` for grades).
+        fingerprint: What its records must carry to count as done.
+        expected: How many records it writes when it succeeds.
+        run: Produces its records (failures as records, never raised per item).
+        preview: Reports the calls it would make, for ``--dry-run``.
+
+    """
 
     key: Hashable
+    fingerprint: str
+    expected: int
     run: Callable[[], Awaitable[Sequence[Any]]]
+    preview: Callable[[Preview], None]
 
 
 async def run_stage(
@@ -61,18 +103,23 @@ async def run_stage(
     items: Sequence[WorkItem],
     store: RecordStore[Any],
     *,
-    item_key: Callable[[Any], Hashable],
-    failed: Callable[[Any], bool],
+    prompt_ids: Set[str],
     progress: StageProgress,
     hits: Callable[[], int],
 ) -> tuple[list[Any], StageResult]:
-    """Run the items not already stored; append each item's records as soon as they exist."""
+    """Run the items not already stored; append each item's records as soon as they exist.
+
+    Stored records whose item is no longer asked for, or whose fingerprint no longer matches
+    the item's, are set aside (``superseded``) and their items redone; records of prompts
+    outside ``prompt_ids`` (not selected this time) stay stored, untouched.
+    """
     loop = asyncio.get_running_loop()
     started = loop.time()
-    kept = store.resume(item_key, failed)
+    wanted = {item.key: Expectation(item.fingerprint, item.expected) for item in items}
+    kept, superseded = store.resume(item_key, failed, wanted, lambda r: r.prompt_id in prompt_ids)
     done = {item_key(r) for r in kept}
     todo = [item for item in items if item.key not in done]
-    result = StageResult(name=name, total=len(items), resumed=len(items) - len(todo))
+    result = StageResult(name=name, total=len(items), resumed=len(items) - len(todo), superseded=superseded)
     progress.stage(name, len(items), done=result.resumed)
     hits_before = hits()
     new_records: list[Any] = []

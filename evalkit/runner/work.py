@@ -1,18 +1,36 @@
-"""Per-item work for each stage: one response, one pairwise verdict, one set of grades."""
+"""The work of each stage, listed once: one item per response, per verdict, per set of grades.
+
+Each item knows its resume key (the key of the record it writes), the fingerprint its
+records must carry, how many records it writes, how to run, and how to preview its calls
+for ``--dry-run`` (``evalkit.runner.plan``), so the run and its plan never disagree.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from evalkit.cache import CachedCaller
+from evalkit.fingerprint import HUMAN_JUDGE, response_fingerprint, verdict_fingerprint
 from evalkit.generators.base import Completion, SamplingParams
-from evalkit.judging import Grader, PairwiseJudge
+from evalkit.judging import Grader, LLMGrader, LLMPairwiseJudge, PairwiseJudge
+from evalkit.judging.context import MissingReferenceError
 from evalkit.records import Grade, Judgment, Order, Prompt, Response, Usage
 from evalkit.runner.config import JudgeConfig, SystemConfig
-from evalkit.runner.stages import FATAL_ERRORS, WorkItem, describe_error
+from evalkit.runner.stages import FATAL_ERRORS, Preview, WorkItem, describe_error
 from evalkit.templates import SystemTemplate
 
 ResponseIndex = Mapping[tuple[str, str, int], Response]
+
+
+@dataclass(frozen=True)
+class SystemWork:
+    """A system as the generation stage needs it."""
+
+    config: SystemConfig
+    template: SystemTemplate
+    caller: CachedCaller
+    fingerprint: str
 
 
 def sample_params(params: SamplingParams, run_seed: int, sample: int) -> SamplingParams:
@@ -22,23 +40,16 @@ def sample_params(params: SamplingParams, run_seed: int, sample: int) -> Samplin
     return params.model_copy(update={"seed": run_seed + sample})
 
 
-async def generate_response(
-    system: SystemConfig,
-    template: SystemTemplate,
-    caller: CachedCaller,
-    prompt: Prompt,
-    sample: int,
-    run_seed: int,
-) -> Response:
+async def generate_response(system: SystemWork, prompt: Prompt, sample: int, run_seed: int) -> Response:
     """Answer every turn of a prompt, feeding each answer back before the next turn."""
-    params = sample_params(system.params, run_seed, sample)
+    params = sample_params(system.config.params, run_seed, sample)
     outputs: list[str] = []
     completions: list[Completion] = []
     error: str | None = None
     for turn in range(len(prompt.turns)):
-        request = template.render(prompt, turn, outputs, params)
+        request = system.template.render(prompt, turn, outputs, params)
         try:
-            completion = await caller(request)
+            completion = await system.caller(request)
         except FATAL_ERRORS:
             raise
         except Exception as exc:  # per-item failure: recorded on the response, never scored
@@ -46,7 +57,7 @@ async def generate_response(
             break
         outputs.append(completion.text.strip())  # text templates leave a space after "Assistant:"
         completions.append(completion)
-    return _response(system.name, prompt.id, sample, outputs, completions, error)
+    return _response(system.config.name, prompt.id, sample, outputs, completions, error)
 
 
 def _response(
@@ -75,26 +86,47 @@ def _response(
 
 
 def generation_items(
-    systems: Sequence[SystemConfig],
-    templates: Mapping[str, SystemTemplate],
-    callers: Mapping[str, CachedCaller],
-    prompts: Sequence[Prompt],
-    samples: int,
-    run_seed: int,
+    systems: Sequence[SystemWork], prompts: Sequence[Prompt], samples: int, run_seed: int
 ) -> list[WorkItem]:
-    """One item per (prompt, system, sample)."""
-    items = []
-    for system in systems:
-        for prompt in prompts:
-            for sample in range(samples):
+    """One item per (system, prompt, sample)."""
+    return [
+        _generation_item(system, prompt, sample, run_seed)
+        for system in systems
+        for prompt in prompts
+        for sample in range(samples)
+    ]
 
-                async def run(
-                    s: SystemConfig = system, p: Prompt = prompt, k: int = sample
-                ) -> list[Response]:
-                    return [await generate_response(s, templates[s.name], callers[s.name], p, k, run_seed)]
 
-                items.append(WorkItem(key=(prompt.id, system.name, sample), run=run))
-    return items
+def _generation_item(system: SystemWork, prompt: Prompt, sample: int, run_seed: int) -> WorkItem:
+    fingerprint = response_fingerprint(system.fingerprint, prompt, sample, run_seed)
+
+    async def run() -> list[Response]:
+        response = await generate_response(system, prompt, sample, run_seed)
+        return [response.model_copy(update={"fingerprint": fingerprint})]
+
+    def preview(planner: Preview) -> None:
+        params = sample_params(system.config.params, run_seed, sample)
+        outputs: list[str] = []
+        for turn in range(len(prompt.turns)):
+            found = planner.count(system.caller, system.template.render(prompt, turn, outputs, params))
+            if found is None:
+                for _ in range(turn + 1, len(prompt.turns)):  # later turns wait on this answer
+                    planner.count(system.caller, system.template.render(prompt, turn, outputs, params))
+                return
+            outputs.append(found.text.strip())
+        name = system.config.name
+        planner.simulated(
+            Response(
+                prompt_id=prompt.id,
+                system=name,
+                sample=sample,
+                outputs=tuple(outputs),
+                fingerprint=fingerprint,
+            )
+        )
+
+    key = Response.failure(prompt.id, system.config.name, sample, "").key
+    return WorkItem(key=key, fingerprint=fingerprint, expected=1, run=run, preview=preview)
 
 
 def unavailable(responses: ResponseIndex, prompt_id: str, systems: Sequence[str], sample: int) -> str | None:
@@ -108,139 +140,154 @@ def unavailable(responses: ResponseIndex, prompt_id: str, systems: Sequence[str]
     return None
 
 
+def input_fingerprints(
+    responses: ResponseIndex, prompt_id: str, systems: Sequence[str], sample: int
+) -> list[str]:
+    """The fingerprints of the responses a verdict reads ("" where one is missing)."""
+    found = (responses.get((prompt_id, name, sample)) for name in systems)
+    return [r.fingerprint if r is not None else "" for r in found]
+
+
+def judge_fingerprint(judge: PairwiseJudge | Grader) -> str:
+    """The judge part of its records' fingerprints."""
+    return judge.fingerprint or (HUMAN_JUDGE if judge.source.startswith("human:") else judge.source)
+
+
+@dataclass(frozen=True)
+class Pairing:
+    """One judged pair of one prompt: which responses, which samples."""
+
+    prompt: Prompt
+    pair: tuple[str, str]
+    response_sample: int
+    judge_sample: int
+
+
 def pairwise_items(
     judge: PairwiseJudge,
-    judge_config: JudgeConfig,
-    caller: CachedCaller,
+    config: JudgeConfig,
     pairs: Sequence[tuple[str, str]],
     prompts: Sequence[Prompt],
     responses: ResponseIndex,
     response_samples: int,
 ) -> list[WorkItem]:
-    """One item per (prompt, pair, response sample, judge sample, order)."""
-    orders: tuple[Order, ...] = ("ab", "ba") if judge_config.orders == "both" else ("ab",)
-    items = []
-    for model_a, model_b in pairs:
-        for prompt in prompts:
-            for rs in range(response_samples):
-                for js in range(judge_config.samples):
-                    for order in orders:
-                        items.append(
-                            _pairwise_item(
-                                judge, caller, prompt, (model_a, model_b), responses, rs, js, order
-                            )
-                        )
-    return items
+    """One item per (pair, prompt, response sample, judge sample, order)."""
+    orders: tuple[Order, ...] = ("ab", "ba") if config.orders == "both" else ("ab",)
+    return [
+        _pairwise_item(judge, Pairing(prompt, pair, rs, js), order, responses)
+        for pair in pairs
+        for prompt in prompts
+        for rs in range(response_samples)
+        for js in range(config.samples)
+        for order in orders
+    ]
 
 
 def _pairwise_item(
-    judge: PairwiseJudge,
-    caller: CachedCaller,
-    prompt: Prompt,
-    pair: tuple[str, str],
-    responses: ResponseIndex,
-    response_sample: int,
-    judge_sample: int,
-    order: Order,
+    judge: PairwiseJudge, pairing: Pairing, order: Order, responses: ResponseIndex
 ) -> WorkItem:
-    model_a, model_b = pair
-    key = (prompt.id, model_a, model_b, order, judge.source, judge_sample, response_sample)
+    prompt, pair = pairing.prompt, pairing.pair
+    fingerprint = verdict_fingerprint(
+        judge_fingerprint(judge),
+        prompt,
+        input_fingerprints(responses, prompt.id, pair, pairing.response_sample),
+    )
+
+    def failure(error: str) -> Judgment:
+        return Judgment.failure(
+            prompt.id, pair, order, judge.source, error,
+            sample=pairing.judge_sample, response_sample=pairing.response_sample, fingerprint=fingerprint,
+        )  # fmt: skip
 
     async def run() -> list[Judgment]:
-        missing = unavailable(responses, prompt.id, pair, response_sample)
+        missing = unavailable(responses, prompt.id, pair, pairing.response_sample)
         if missing is not None:
-            return [
-                Judgment(
-                    prompt_id=prompt.id,
-                    model_a=model_a,
-                    model_b=model_b,
-                    order=order,
-                    source=judge.source,
-                    outcome=None,
-                    sample=judge_sample,
-                    response_sample=response_sample,
-                    error=missing,
-                )
-            ]
+            return [failure(missing)]
+        a, b = (responses[(prompt.id, name, pairing.response_sample)] for name in pair)
         try:
-            judgment = await judge.judge(
-                caller,
-                prompt,
-                responses[(prompt.id, model_a, response_sample)],
-                responses[(prompt.id, model_b, response_sample)],
-                order,
-                judge_sample,
-            )
+            judgment = await judge.judge_pair(prompt, a, b, order, pairing.judge_sample)
         except FATAL_ERRORS:
             raise
         except Exception as exc:  # an unexpected backend failure: recorded, never scored
-            judgment = Judgment(
-                prompt_id=prompt.id, model_a=model_a, model_b=model_b, order=order, source=judge.source,
-                outcome=None, sample=judge_sample, error=describe_error(exc),
-            )  # fmt: skip
-        return [judgment.model_copy(update={"response_sample": response_sample})]
+            return [failure(describe_error(exc))]
+        return [
+            judgment.model_copy(
+                update={"response_sample": pairing.response_sample, "fingerprint": fingerprint}
+            )
+        ]
 
-    return WorkItem(key=key, run=run)
+    def preview(planner: Preview) -> None:
+        if not isinstance(judge, LLMPairwiseJudge) or judge.complete is None:
+            return  # not a model call: nothing to count or pay
+        a, b = (planner.response(prompt, name, pairing.response_sample) for name in pair)
+        first, second = (a, b) if order == "ab" else (b, a)
+        try:
+            request = judge.request(prompt, first, second, pairing.judge_sample)
+        except MissingReferenceError:
+            return  # recorded as a per-item error at run time, no call made
+        assert isinstance(judge.complete, CachedCaller)
+        planner.count(judge.complete, request)
+
+    return WorkItem(key=failure("").key, fingerprint=fingerprint, expected=1, run=run, preview=preview)
 
 
 def grading_items(
     grader: Grader,
-    judge_config: JudgeConfig,
-    caller: CachedCaller,
+    config: JudgeConfig,
     systems: Sequence[str],
     prompts: Sequence[Prompt],
     responses: ResponseIndex,
     response_samples: int,
 ) -> list[WorkItem]:
-    """One item per (prompt, system, response sample, judge sample); per-turn graders give several."""
-    items = []
-    for system in systems:
-        for prompt in prompts:
-            for rs in range(response_samples):
-                for js in range(judge_config.samples):
-                    items.append(_grading_item(grader, caller, prompt, system, responses, rs, js))
-    return items
+    """One item per (system, prompt, response sample, judge sample); per-turn graders write several."""
+    return [
+        _grading_item(grader, system, Pairing(prompt, (system, system), rs, js), responses)
+        for system in systems
+        for prompt in prompts
+        for rs in range(response_samples)
+        for js in range(config.samples)
+    ]
 
 
-def _grading_item(
-    grader: Grader,
-    caller: CachedCaller,
-    prompt: Prompt,
-    system: str,
-    responses: ResponseIndex,
-    response_sample: int,
-    judge_sample: int,
-) -> WorkItem:
-    key = (prompt.id, system, response_sample, grader.source, judge_sample)
+def _grading_item(grader: Grader, system: str, pairing: Pairing, responses: ResponseIndex) -> WorkItem:
+    prompt, rs, js = pairing.prompt, pairing.response_sample, pairing.judge_sample
+    fingerprint = verdict_fingerprint(
+        judge_fingerprint(grader), prompt, input_fingerprints(responses, prompt.id, [system], rs)
+    )
+
+    def failure(error: str) -> Grade:
+        return Grade.failure(
+            prompt.id, system, grader.scale, grader.source, error,
+            sample=js, response_sample=rs, fingerprint=fingerprint,
+        )  # fmt: skip
 
     async def run() -> list[Grade]:
-        missing = unavailable(responses, prompt.id, [system], response_sample)
+        missing = unavailable(responses, prompt.id, [system], rs)
         if missing is not None:
-            return [
-                Grade(
-                    prompt_id=prompt.id,
-                    system=system,
-                    scale=grader.spec.scale_name,
-                    source=grader.source,
-                    label=None,
-                    sample=judge_sample,
-                    response_sample=response_sample,
-                    error=missing,
-                )
-            ]
+            return [failure(missing)]
         try:
-            grades = await grader.grade(
-                caller, prompt, responses[(prompt.id, system, response_sample)], judge_sample
-            )
+            grades = await grader.grade_response(prompt, responses[(prompt.id, system, rs)], js)
         except FATAL_ERRORS:
             raise
         except Exception as exc:  # an unexpected backend failure: recorded, never scored
-            grades = [
-                Grade(
-                    prompt_id=prompt.id, system=system, scale=grader.spec.scale_name, source=grader.source,
-                    label=None, sample=judge_sample, error=describe_error(exc),
-                )
-            ]  # fmt: skip
-        return [g.model_copy(update={"response_sample": response_sample}) for g in grades]
+            return [failure(describe_error(exc))]
+        return [g.model_copy(update={"response_sample": rs, "fingerprint": fingerprint}) for g in grades]
 
-    return WorkItem(key=key, run=run)
+    def preview(planner: Preview) -> None:
+        if not isinstance(grader, LLMGrader) or grader.complete is None:
+            return
+        response = planner.response(prompt, system, rs)
+        assert isinstance(grader.complete, CachedCaller)
+        for turn in grader.turns(prompt):
+            try:
+                planner.count(grader.complete, grader.request(prompt, response, turn, js))
+            except MissingReferenceError:
+                return
+
+    return WorkItem(
+        key=failure("").item_key,
+        fingerprint=fingerprint,
+        expected=len(grader.turns(prompt)),
+        run=run,
+        preview=preview,
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from evalkit.records import Judgment, Order, Outcome, Prompt
@@ -80,19 +81,24 @@ class WinRate:
     expected_ci_high: float = math.nan
 
 
-def reconcile(judgments: Iterable[Judgment]) -> list[Verdict]:
+def reconcile(
+    judgments: Iterable[Judgment], probability_sources: AbstractSet[str] = frozenset()
+) -> list[Verdict]:
     """Combine the presentation orders of each pairwise judgment into one verdict.
 
     Judgments are grouped by (prompt_id, model_a, model_b, source, sample, response_sample); a later judgment
     of the same order replaces an earlier one. Rules: both orders parsed and equal -> that
     outcome; both parsed and different -> "tie", ``inconsistent`` (``flipped`` when one said
-    a and the other b); when both carry probabilities the outcome is the argmax of their mean
-    (an exact tie in the argmax -> "tie"); a lone order (a judge run in one order, or a human
-    label) -> its own outcome with ``orders=1``; any order present but unparsed or errored ->
-    unresolved (outcome None).
+    a and the other b); a lone order (a judge run in one order, or a human label) -> its own
+    outcome with ``orders=1``; any order present but unparsed or errored -> unresolved
+    (outcome None). Mean label probabilities are kept on the verdict whenever every order
+    has them (the probability-weighted win rate uses them); only for the sources named in
+    ``probability_sources`` do they also decide the outcome (argmax of the mean; an exact
+    tie in the argmax -> "tie").
 
     Args:
         judgments: Single-order judgments, in canonical terms.
+        probability_sources: Sources configured with ``reconcile: probability``.
 
     Returns:
         One verdict per group, in order of first appearance.
@@ -109,14 +115,16 @@ def reconcile(judgments: Iterable[Judgment]) -> list[Verdict]:
             judgment.response_sample,
         )
         groups.setdefault(key, {})[judgment.order] = judgment
-    return [_reconcile_group(key, by_order) for key, by_order in groups.items()]
+    return [
+        _reconcile_group(key, by_order, key[3] in probability_sources) for key, by_order in groups.items()
+    ]
 
 
 def _usable(judgment: Judgment) -> bool:
     return judgment.outcome is not None and judgment.error is None
 
 
-def _reconcile_group(key: _VerdictKey, by_order: dict[Order, Judgment]) -> Verdict:
+def _reconcile_group(key: _VerdictKey, by_order: dict[Order, Judgment], by_probability: bool) -> Verdict:
     prompt_id, model_a, model_b, source, sample, response_sample = key
     usable = [by_order[order] for order in sorted(by_order) if _usable(by_order[order])]
     resolved = len(usable) == len(by_order)  # an unparsed or failed order leaves it unresolved
@@ -125,7 +133,7 @@ def _reconcile_group(key: _VerdictKey, by_order: dict[Order, Judgment]) -> Verdi
     outcome: Outcome | None = None
     if resolved:
         outcome = usable[0].outcome if len(outcomes) == 1 else "tie"
-        if probabilities is not None and len(usable) == 2:
+        if by_probability and probabilities is not None and len(usable) == 2:
             outcome = _argmax(probabilities)
     return Verdict(
         prompt_id,

@@ -10,8 +10,9 @@ resolved stays unresolved, so nothing is ever guessed.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
+from typing import Literal
 
 from evalkit.records import Judgment, Outcome
 from evalkit.stats.pairwise import Verdict, reconcile
@@ -101,17 +102,24 @@ def combine_panel(
     return [_combine(members, method, f"panel:{name}", 0) for members in groups.values()]
 
 
-def run_verdicts(judgments: Sequence[Judgment], config: Mapping[str, Any] | None = None) -> list[Verdict]:
+def run_verdicts(
+    judgments: Sequence[Judgment],
+    *,
+    panel: PanelMethod | None = None,
+    probability_sources: AbstractSet[str] = frozenset(),
+) -> list[Verdict]:
     """The verdicts a run reports: each judge (samples aggregated) plus the panel, if configured.
 
-    ``config`` is the run's resolved config: its ``panel.method`` turns on the panel over all
-    LLM pairwise judges when there are at least two of them.
+    Args:
+        judgments: The run's pairwise judgments.
+        panel: The panel method; when set and at least two LLM pairwise judges are present,
+            their verdicts are also combined into a ``panel:panel`` source.
+        probability_sources: Sources whose two orders are reconciled by probability.
+
     """
-    config = config or {}
-    panel = config.get("panel") or {}
-    method: PanelMethod = panel.get("method", "majority")
-    verdicts = aggregate_samples(reconcile(judgments), method=method)
+    method: PanelMethod = panel or "majority"
+    verdicts = aggregate_samples(reconcile(judgments, probability_sources), method=method)
     llm_sources = sorted({v.source for v in verdicts if v.source.startswith("llm:")})
-    if panel and len(llm_sources) >= 2:
+    if panel is not None and len(llm_sources) >= 2:
         verdicts += combine_panel(verdicts, llm_sources, method=method)
     return verdicts
