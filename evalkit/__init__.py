@@ -5,8 +5,8 @@ The public API is ``__all__``; everything else may change between versions.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+import typing as _typing
+from importlib import import_module as _import_module
 
 from evalkit.errors import (
     BudgetExceededError,
@@ -21,7 +21,7 @@ from evalkit.generators.base import Completion, CompletionRequest, Generator, Sa
 from evalkit.generators.registry import create_generator
 from evalkit.records import Grade, JudgeProvenance, Judgment, Message, Prompt, Response
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from evalkit.api import Run, load_run, run, run_async
     from evalkit.judging.seam import Grader, PairwiseJudge
     from evalkit.runner.config import JudgeConfig, RunConfig, SystemConfig, load_config
@@ -45,9 +45,13 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
+
+def __getattr__(name: str) -> _typing.Any:
     if name in _LAZY:
-        return getattr(import_module(_LAZY[name]), name)
+        return getattr(_import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'evalkit' has no attribute {name!r}")
 
 

@@ -26,7 +26,7 @@ class Record(BaseModel):
 
 
 class Message(Record):
-    """One chat message."""
+    """One chat message: a role (system, user or assistant) and its text."""
 
     role: Role
     content: str

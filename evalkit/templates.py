@@ -28,11 +28,12 @@ import jinja2.sandbox
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from evalkit.catalog import TEMPLATES, entries, find, search_dirs
 from evalkit.errors import ConfigError
 from evalkit.generators.base import CompletionRequest, SamplingParams
 from evalkit.records import Message, Prompt
 
-TEMPLATES_DIR_ENV = "EVALKIT_TEMPLATES_DIR"
+TEMPLATES_DIR_ENV = TEMPLATES.env
 VARIABLES = frozenset({"message", "system", "turn", "prompt_id", "category", "split", "metadata"})
 Context = dict[str, Any]
 # Sandboxed: template files are configuration and should not be able to reach Python
@@ -191,18 +192,13 @@ def _context(prompt: Prompt) -> Context:
 
 
 def templates_dirs() -> tuple[Path, ...]:
-    """Folders searched for built-in templates: $EVALKIT_TEMPLATES_DIR first, then prompts/templates/."""
-    dirs = [Path(os.environ[TEMPLATES_DIR_ENV])] if os.environ.get(TEMPLATES_DIR_ENV) else []
-    dirs.append(Path(__file__).resolve().parents[1] / "prompts" / "templates")
-    return tuple(dirs)
+    """Folders searched for templates by name (see ``evalkit.catalog``)."""
+    return search_dirs(TEMPLATES)
 
 
 def builtin_templates() -> dict[str, Path]:
     """Template name (file stem) -> file, earlier search folders winning."""
-    found: dict[str, Path] = {}
-    for folder in reversed(templates_dirs()):
-        found.update({p.stem: p for suffix in ("*.yaml", "*.yml") for p in sorted(folder.glob(suffix))})
-    return found
+    return entries(TEMPLATES)
 
 
 def load_template(name_or_path: str | Path) -> SystemTemplate:
@@ -232,13 +228,13 @@ def _resolve(name_or_path: str | Path) -> Path:
     path = Path(name_or_path).expanduser()
     if path.is_file():
         return path
-    known = builtin_templates()
-    if isinstance(name_or_path, str) and name_or_path in known:
-        return known[name_or_path]
-    raise ConfigError(
-        f"template {str(name_or_path)!r} is neither a file nor a built-in template; "
-        f"built-in: {', '.join(sorted(known)) or 'none found'}"
-    )
+    if (
+        isinstance(name_or_path, str)
+        and os.sep not in name_or_path
+        and not name_or_path.endswith((".yaml", ".yml"))
+    ):
+        return find(TEMPLATES, name_or_path)
+    raise ConfigError(f"template file {path} does not exist; check the path or name a built-in template")
 
 
 def _first_problem(exc: ValidationError) -> str:

@@ -125,7 +125,7 @@ def test_duplicate_ids_name_both_lines(tmp_path: Path) -> None:
 def test_empty_and_missing_files(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="the prompt set is empty"):
         load_prompt_set(write_jsonl(tmp_path / "empty.jsonl", ""))
-    with pytest.raises(ConfigError, match="neither a file nor a built-in set"):
+    with pytest.raises(ConfigError, match="absent.jsonl does not exist"):
         load_prompt_set(tmp_path / "absent.jsonl")
     (tmp_path / "set.csv").write_text("id,prompt\n")
     with pytest.raises(ConfigError, match=r"unsupported prompt file type '\.csv'"):
@@ -221,7 +221,7 @@ def test_builtin_names_resolve_through_the_env_folder(
     write_jsonl(tmp_path / "lima_style.jsonl", {"id": "only", "prompt": "overridden"})
     monkeypatch.setenv("EVALKIT_PROMPTS_DIR", str(tmp_path))
     assert [p.id for p in load_prompt_set("lima_style")] == ["only"]
-    with pytest.raises(ConfigError, match=r"built-in sets: .*lima_style"):
+    with pytest.raises(ConfigError, match=r"known prompt sets: .*lima_style"):
         load_prompt_set("no_such_set")
 
 

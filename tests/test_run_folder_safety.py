@@ -160,3 +160,24 @@ def test_run_json_is_the_typed_record(tmp_path: Path) -> None:
     assert evalkit.RunMeta.model_validate(stored) == run.meta
     html = (run.path / "report.html").read_text()
     assert "80% CI" in html and "200-replicate" in html
+
+
+def test_probability_reconciliation_is_chosen_in_the_config() -> None:
+    from evalkit.records import Judgment
+    from evalkit.report.context import verdicts_of
+    from evalkit.runner.meta import ResolvedJudge, RunMeta, RunRecords
+
+    source = "llm:lima-pairwise@openai/gpt-4o"
+    orders = [
+        Judgment(prompt_id="p", model_a="x", model_b="y", order="ab", source=source, outcome="a",
+                 probabilities={"a": 0.9, "b": 0.05, "tie": 0.05}),
+        Judgment(prompt_id="p", model_a="x", model_b="y", order="ba", source=source, outcome="b",
+                 probabilities={"a": 0.4, "b": 0.5, "tie": 0.1}),
+    ]  # fmt: skip
+    judge = ResolvedJudge(source=source, judge="lima-pairwise", kind="pairwise")
+    by_rule = RunRecords(judgments=tuple(orders), meta=RunMeta(judges=(judge,)))
+    [verdict] = verdicts_of(by_rule)
+    assert verdict.outcome == "tie"  # the documented rule: orders that disagree are a tie
+    chosen = judge.model_copy(update={"reconcile": "probability"})
+    [verdict] = verdicts_of(by_rule.model_copy(update={"meta": RunMeta(judges=(chosen,))}))
+    assert verdict.outcome == "a"

@@ -163,7 +163,7 @@ def test_bad_template_files_name_file_and_field(tmp_path: Path, text: str, match
 
 
 def test_unknown_template_name_lists_built_ins() -> None:
-    with pytest.raises(ConfigError, match=r"built-in: .*icl-alignment.*plain"):
+    with pytest.raises(ConfigError, match=r"known templates: .*icl-alignment.*plain"):
         load_template("nope")
 
 

@@ -1,8 +1,7 @@
 """Find, read and validate judge definitions.
 
-Judges live in the project's ``judges/`` folder (beside the ``evalkit`` package), or in
-the folder named by the environment variable ``EVALKIT_JUDGES_DIR``, or anywhere when
-loaded by path.
+Judges are found by name through ``evalkit.catalog`` (``EVALKIT_JUDGES_DIR``, the user's
+folder, then the judges bundled with evalkit), or anywhere when loaded by path.
 """
 
 from __future__ import annotations
@@ -15,22 +14,18 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from evalkit.errors import ConfigError, UnknownSpecError
+from evalkit.catalog import JUDGES, find, search_dirs
+from evalkit.errors import ConfigError
 from evalkit.judging.spec import JudgeSpec
 from evalkit.judging.templates import JudgeTemplates
 
-JUDGES_DIR_ENV = "EVALKIT_JUDGES_DIR"
+JUDGES_DIR_ENV = JUDGES.env
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
 def default_judges_dirs() -> list[Path]:
-    """Folders searched for judges by name: $EVALKIT_JUDGES_DIR first, then the project's judges/."""
-    dirs = []
-    override = os.environ.get(JUDGES_DIR_ENV)
-    if override:
-        dirs.append(Path(override).expanduser())
-    dirs.append(Path(__file__).resolve().parents[2] / "judges")
-    return dirs
+    """Folders searched for judges by name (see ``evalkit.catalog``): $EVALKIT_JUDGES_DIR, user, bundled."""
+    return list(search_dirs(JUDGES))
 
 
 def load_judge(name_or_path: str | Path, *, search_dirs: Sequence[Path] | None = None) -> JudgeSpec:
@@ -79,16 +74,7 @@ def _yaml_files(folder: Path) -> list[Path]:
 
 
 def _find_by_name(name: str, dirs: Sequence[Path]) -> Path:
-    for folder in dirs:
-        for suffix in YAML_SUFFIXES:
-            candidate = folder / f"{name}{suffix}"
-            if candidate.is_file():
-                return candidate
-    known = sorted({p.stem for folder in dirs for p in _yaml_files(folder)})
-    raise UnknownSpecError(
-        f"unknown judge {name!r}; known judges: {', '.join(known) or '(none)'}. "
-        f"Searched {', '.join(str(d) for d in dirs)}; add judges/{name}.yaml or pass a path."
-    )
+    return find(JUDGES, name, dirs)
 
 
 def _load_named(path: Path) -> JudgeSpec:

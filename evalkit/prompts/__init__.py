@@ -13,6 +13,7 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from evalkit.catalog import PROMPT_SETS, entries, find, search_dirs
 from evalkit.errors import ConfigError
 from evalkit.prompts.fields import parse_prompt
 from evalkit.prompts.importers import FORMATS, PromptFormat, alpaca_eval_prompt_id, detect_format, to_native
@@ -31,7 +32,7 @@ __all__ = [
     "prompts_dirs",
 ]
 
-PROMPTS_DIR_ENV = "EVALKIT_PROMPTS_DIR"
+PROMPTS_DIR_ENV = PROMPT_SETS.env
 _SUFFIXES = (".jsonl", ".yaml", ".yml", ".json")
 
 
@@ -102,19 +103,13 @@ def _check_known(kind: str, wanted: Collection[str] | None, known: tuple[str, ..
 
 
 def prompts_dirs() -> tuple[Path, ...]:
-    """Folders searched for built-in sets: $EVALKIT_PROMPTS_DIR first, then the project's prompts/."""
-    dirs = [Path(os.environ[PROMPTS_DIR_ENV])] if os.environ.get(PROMPTS_DIR_ENV) else []
-    dirs.append(Path(__file__).resolve().parents[2] / "prompts")
-    return tuple(dirs)
+    """Folders searched for prompt sets by name (see ``evalkit.catalog``)."""
+    return search_dirs(PROMPT_SETS)
 
 
 def builtin_prompt_sets() -> dict[str, Path]:
     """Name -> file of every prompt set found in the search folders (earlier folders win)."""
-    found: dict[str, Path] = {}
-    for folder in reversed(prompts_dirs()):
-        for suffix in _SUFFIXES:
-            found.update({p.stem: p for p in sorted(folder.glob(f"*{suffix}"))})
-    return found
+    return entries(PROMPT_SETS)
 
 
 def resolve_source(source: str | Path) -> Path:
@@ -122,14 +117,9 @@ def resolve_source(source: str | Path) -> Path:
     path = Path(source).expanduser()
     if path.is_file():
         return path
-    known = builtin_prompt_sets()
-    if isinstance(source, str) and source in known:
-        return known[source]
-    raise ConfigError(
-        f"prompt set {str(source)!r} is neither a file nor a built-in set; "
-        f"built-in sets: {', '.join(sorted(known)) or 'none found'} "
-        f"(searched {', '.join(map(str, prompts_dirs()))})"
-    )
+    if isinstance(source, str) and os.sep not in source:
+        return find(PROMPT_SETS, source)
+    raise ConfigError(f"prompt set file {path} does not exist; check the path or name a built-in set")
 
 
 def load_prompt_set(source: str | Path, format: PromptFormat = "auto") -> PromptSet:

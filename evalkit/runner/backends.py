@@ -77,7 +77,8 @@ class Backends:
         for system in config.systems:
             await self.generator(system.model, system.options).preflight()
         for judge in config.judges:
-            await self.generator(judge.model, judge.options).preflight()
+            if judge.model:  # judges of other kinds (a plugin, people) may use no model
+                await self.generator(judge.model, judge.options).preflight()
 
     @property
     def calls(self) -> int:
