@@ -26,18 +26,17 @@ from evalkit.stats.common import (
     check_confidence,
     cluster_index,
     draw_counts,
-    group_label,
     identity_draws,
     percentile_columns,
 )
-from evalkit.stats.grades import KNOWN_LABEL_ORDERS
 from evalkit.stats.pairwise import Verdict
 from evalkit.stats.rating_pairs import (
     PAIRWISE_LABELS,
-    Labels,
     RatingPairs,
+    by_group,
     grade_labels,
     rating_pairs,
+    scale_order,
     verdict_labels,
 )
 
@@ -155,51 +154,20 @@ def _pairwise_cells(verdicts: Sequence[Verdict], prompts: Mapping[str, Prompt], 
     return [
         _Cell("pairwise", "", group, PAIRWISE_LABELS, False, part)
         for pairs in rating_pairs(labels)
-        for group, part in _by_group(pairs, prompts, by).items()
+        for group, part in by_group(pairs, prompts, by).items()
     ]
 
 
 def _grade_cells(grades: Sequence[Grade], prompts: Mapping[str, Prompt], by: GroupBy) -> list[_Cell]:
     cells = []
     for scale, labels in grade_labels(grades).items():
-        order, ordinal = _scale_order(labels)
+        order, ordinal = scale_order(labels)
         cells += [
             _Cell("grade", scale, group, order, ordinal, part)
             for pairs in rating_pairs(labels)
-            for group, part in _by_group(pairs, prompts, by).items()
+            for group, part in by_group(pairs, prompts, by).items()
         ]
     return cells
-
-
-def _scale_order(labels: Mapping[str, Labels]) -> tuple[tuple[str, ...], bool]:
-    """A scale's labels in order, and whether that order is known (so ordinal alpha applies)."""
-    seen = {label for table in labels.values() for label in table.values()}
-    for known in KNOWN_LABEL_ORDERS:
-        if seen <= set(known):
-            return known, True
-    try:
-        return tuple(sorted(seen, key=float)), True
-    except ValueError:
-        return tuple(sorted(seen)), False
-
-
-def _by_group(pairs: RatingPairs, prompts: Mapping[str, Prompt], by: GroupBy) -> dict[str, RatingPairs]:
-    labels = {p: group_label(p, prompts, by) for p in pairs.prompt_ids}
-    return {group: _subset(pairs, labels, group) for group in sorted(set(labels.values()))}
-
-
-def _subset(pairs: RatingPairs, groups: Mapping[str, str], group: str) -> RatingPairs:
-    """The pairs (and units) whose prompt is in ``group``."""
-    chosen = [i for i, prompt_id in enumerate(pairs.prompt_ids) if groups[prompt_id] == group]
-    return RatingPairs(
-        pairs.relation,
-        pairs.source_x,
-        pairs.source_y,
-        tuple(pairs.prompt_ids[i] for i in chosen),
-        tuple(pairs.x[i] for i in chosen),
-        tuple(pairs.y[i] for i in chosen),
-        tuple(unit for unit in pairs.units if groups.get(unit[0]) == group),
-    )
 
 
 def _measures(cell: _Cell) -> dict[str, Measure]:

@@ -12,8 +12,9 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from evalkit.records import Grade, Outcome, swap_outcome
-from evalkit.stats.common import is_human
+from evalkit.records import Grade, Outcome, Prompt, swap_outcome
+from evalkit.stats.common import GroupBy, group_label, is_human
+from evalkit.stats.grades import KNOWN_LABEL_ORDERS
 from evalkit.stats.pairwise import Verdict
 
 ItemKey = tuple[str, ...]
@@ -140,3 +141,35 @@ def _leave_one_out(source: str, own: Labels, others: Sequence[Labels]) -> Rating
         if counts and (len(counts) == 1 or counts[0][1] > counts[1][1]):
             modes[key] = counts[0][0]
     return _pair("human-human", source, OTHERS_MODE, own, modes)
+
+
+def scale_order(labels: Mapping[str, Labels]) -> tuple[tuple[str, ...], bool]:
+    """A scale's labels in order, and whether that order is known (so ordinal alpha applies)."""
+    seen = {label for table in labels.values() for label in table.values()}
+    for known in KNOWN_LABEL_ORDERS:
+        if seen <= set(known):
+            return known, True
+    try:
+        return tuple(sorted(seen, key=float)), True
+    except ValueError:
+        return tuple(sorted(seen)), False
+
+
+def by_group(pairs: RatingPairs, prompts: Mapping[str, Prompt], by: GroupBy) -> dict[str, RatingPairs]:
+    """Split pairs (and units) by the group of their prompt: "all", a split or a category."""
+    labels = {p: group_label(p, prompts, by) for p in pairs.prompt_ids}
+    return {group: _subset(pairs, labels, group) for group in sorted(set(labels.values()))}
+
+
+def _subset(pairs: RatingPairs, groups: Mapping[str, str], group: str) -> RatingPairs:
+    """The pairs (and units) whose prompt is in ``group``."""
+    chosen = [i for i, prompt_id in enumerate(pairs.prompt_ids) if groups[prompt_id] == group]
+    return RatingPairs(
+        pairs.relation,
+        pairs.source_x,
+        pairs.source_y,
+        tuple(pairs.prompt_ids[i] for i in chosen),
+        tuple(pairs.x[i] for i in chosen),
+        tuple(pairs.y[i] for i in chosen),
+        tuple(unit for unit in pairs.units if groups.get(unit[0]) == group),
+    )
