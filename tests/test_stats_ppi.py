@@ -66,7 +66,8 @@ def reference_cases():
     # continuous scores (expected win rates from judge probabilities), a weak judge, an anti-judge
     human = rng.random(500)
     yield human[:60], np.clip(human[:60] + rng.normal(0, 0.3, 60), 0, 1), rng.random(500)
-    yield human[:60], 1.0 - human[:60], 1.0 - human
+    yield human[:60], 1.0 - human[:60], 1.0 - human  # weight clipped at 0
+    yield human[:60], 0.25 + 0.5 * human[:60], 0.25 + 0.5 * human  # a timid judge: weight clipped at 1
 
 
 @pytest.mark.parametrize(("method", "lam"), [("ppi++", None), ("ppi", 1.0)])
@@ -106,6 +107,8 @@ def test_weight_is_clipped_and_an_uninformative_judge_gets_none():
     assert ppi_mean(labels, np.full(5, 0.5), np.full(9, 0.5)).lam == 0.0
     perfect = ppi_mean(labels, labels, np.tile(labels, 100))
     assert 0.9 < perfect.lam <= 1.0
+    timid = 0.25 + 0.5 * labels  # moves half as far as people do: the unclipped weight would be about 2
+    assert ppi_mean(labels, timid, np.tile(timid, 100)).lam == 1.0
 
 
 def test_one_label_gives_an_estimate_without_interval():
