@@ -113,7 +113,7 @@ class Run:
 
         """
         rows: list[stats.AgreementStat] = []
-        for grouping in _groupings(by):
+        for grouping in self._groupings(by):
             settings: dict[str, Any] = {"by": grouping, "n_boot": n_boot, "confidence": confidence}
             if kind in ("pairwise", "all"):
                 rows += stats.pairwise_agreement(self.verdicts, self.prompts, seed=self.seed, **settings)
@@ -124,7 +124,7 @@ class Run:
     def confusion(self, by: Grouping = "split", kind: AgreementKind = "all") -> pd.DataFrame:
         """Confusion matrices behind ``agreement``: a count per (raters, group, label_x, label_y)."""
         rows: list[stats.ConfusionCell] = []
-        for grouping in _groupings(by):
+        for grouping in self._groupings(by):
             if kind in ("pairwise", "all"):
                 rows += stats.pairwise_confusion(self.verdicts, self.prompts, by=grouping)
             if kind in ("grade", "all"):
@@ -155,12 +155,17 @@ class Run:
         """
         rows = [
             row
-            for grouping in _groupings(by)
+            for grouping in self._groupings(by)
             for row in stats.corrected_win_rates(
                 self.verdicts, self.prompts, by=grouping, method=method, confidence=confidence
             )
         ]
         return _frame(rows, stats.CorrectedWinRate)
+
+    def _groupings(self, by: Grouping) -> list[Grouping]:
+        """All prompts first, then the requested grouping (none for splits when no prompt has one)."""
+        unsplit = by == "split" and all(p.split == "unspecified" for p in self.records.prompts)
+        return ["all"] if by == "all" or unsplit else ["all", by]
 
     def to_pandas(self, table: str = "win_rates", by: Grouping = "all") -> pd.DataFrame:
         """A table as a DataFrame.
@@ -197,11 +202,6 @@ class Run:
             f"Run({self.name!r}, status={self.status!r}, responses={len(r.responses)}, "
             f"judgments={len(r.judgments)}, grades={len(r.grades)})"
         )
-
-
-def _groupings(by: Grouping) -> list[Grouping]:
-    """All prompts first, then the requested grouping (if any)."""
-    return ["all"] if by == "all" else ["all", by]
 
 
 def _frame(rows: Sequence[Any], kind: type) -> pd.DataFrame:

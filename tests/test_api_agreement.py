@@ -94,5 +94,12 @@ def test_without_human_labels_frames_are_empty_but_keep_their_columns() -> None:
     assert "measure" in run.agreement(n_boot=0).columns
 
 
+def test_no_split_rows_when_prompts_have_no_split(run: Run) -> None:
+    prompts = tuple(p.model_copy(update={"split": "unspecified"}) for p in run.records.prompts)
+    unsplit = Run(Path("unused"), run.records.model_copy(update={"prompts": prompts}), {})
+    assert set(unsplit.agreement(n_boot=0)["group"]) == {"all"}
+    assert set(unsplit.corrected_win_rates()["group"]) == {"all"}
+
+
 def test_diagnostics_leave_humans_out(run: Run) -> None:
     assert not any(d.source.startswith("human:") for d in run.diagnostics())
