@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import sys
+import types
 from pathlib import Path
 
 import pytest
+
+# Some dev dependencies (ppi-python) install a top-level "tests" package, which would win over
+# this folder in `from tests.x import ...`; bind the name to this folder before any test imports.
+if getattr(sys.modules.get("tests"), "__path__", None) != [str(Path(__file__).resolve().parent)]:
+    _local_tests = types.ModuleType("tests")
+    _local_tests.__path__ = [str(Path(__file__).resolve().parent)]
+    sys.modules["tests"] = _local_tests
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -201,3 +201,54 @@ def make_records(
         grades=tuple(make_grades(responses, rng)),
         meta=make_meta(systems, judge_model),
     )
+
+
+ANNOTATORS = ("human:ann", "human:bob", "human:cy")
+SECOND_JUDGE = "llm:second-opinion"
+
+
+def make_human_study(n_prompts: int = 30, seed: int = 11) -> RunRecords:
+    """Two LLM judges (both orders) and three annotators (one order each, shared items), with grades.
+
+    The annotators follow a hidden preference (lima usually better); the first judge is biased
+    towards lima, the second copies the hidden preference less often. Annotator "cy" labels the
+    pair presented as (alpaca, lima), so matching has to swap it. Every annotator also grades.
+    """
+    rng = random.Random(seed)
+    base = make_records(n_prompts, ("lima", "alpaca"), humans=False, seed=seed)
+    truth = {p.id: rng.choice(("a", "a", "b", "tie")) for p in base.prompts}
+    sampled = set(rng.sample([p.id for p in base.prompts], k=(2 * n_prompts) // 3))  # the labeled prompts
+    labels: list[Judgment] = []
+    for prompt in base.prompts:
+        for source, keep in ((SECOND_JUDGE, 0.6), *((h, 0.75) for h in ANNOTATORS)):
+            if source.startswith("human:") and (prompt.id not in sampled or rng.random() < 0.25):
+                continue
+            outcome: Outcome = truth[prompt.id] if rng.random() < keep else rng.choice(("a", "b", "tie"))
+            orders = ("ab", "ba") if source == SECOND_JUDGE else (rng.choice(("ab", "ba")),)
+            swapped = source == "human:cy"
+            for order in orders:
+                labels.append(
+                    Judgment(
+                        prompt_id=prompt.id,
+                        model_a="alpaca" if swapped else "lima",
+                        model_b="lima" if swapped else "alpaca",
+                        order=order,  # type: ignore[arg-type]
+                        source=source,
+                        outcome=swap_outcome(outcome) if swapped else outcome,
+                    )
+                )
+    grades = [
+        Grade(
+            prompt_id=g.prompt_id,
+            system=g.system,
+            scale=GRADE_SCALE,
+            source=human,
+            label=g.label if rng.random() < 0.7 else rng.choice(GRADE_LABELS),
+        )
+        for g in base.grades
+        if g.label is not None
+        for human in ANNOTATORS[:2]
+    ]
+    return base.model_copy(
+        update={"judgments": base.judgments + tuple(labels), "grades": base.grades + tuple(grades)}
+    )

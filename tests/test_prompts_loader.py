@@ -125,7 +125,7 @@ def test_duplicate_ids_name_both_lines(tmp_path: Path) -> None:
 def test_empty_and_missing_files(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="the prompt set is empty"):
         load_prompt_set(write_jsonl(tmp_path / "empty.jsonl", ""))
-    with pytest.raises(ConfigError, match="absent.jsonl does not exist"):
+    with pytest.raises(ConfigError, match=r"absent\.jsonl does not exist"):
         load_prompt_set(tmp_path / "absent.jsonl")
     (tmp_path / "set.csv").write_text("id,prompt\n")
     with pytest.raises(ConfigError, match=r"unsupported prompt file type '\.csv'"):

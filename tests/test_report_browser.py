@@ -57,7 +57,7 @@ def dom(report: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
 
 def test_report_renders_with_charts(dom: str) -> None:
     assert f"<title>{TITLE}</title>" in dom
-    assert len(re.findall(r"<svg\b", dom)) == 4
+    assert len(re.findall(r"<svg\b", dom)) == 5  # the human labels section adds one
     assert dom.count('class="example"') == 16
 
 

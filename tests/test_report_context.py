@@ -7,13 +7,14 @@ from report_helpers import GRADE_SOURCE, HUMAN_SOURCE, PAIR_SOURCE, make_records
 
 from evalkit.records import IN_DISTRIBUTION, OUT_OF_DISTRIBUTION, Judgment, Prompt
 from evalkit.report.context import ReportContext, build_context
+from evalkit.report.formatting import ci, pct
 from evalkit.report.pairwise_view import StatSettings, rate_note
 from evalkit.runner.meta import RunMeta, RunRecords
 from evalkit.stats import (
-    agreement_matrix,
     bradley_terry,
     grade_distributions,
     judge_diagnostics,
+    pairwise_agreement,
     reconcile,
     split_gap,
     win_rates,
@@ -123,10 +124,21 @@ def test_judge_diagnostics_and_agreement_equal_stats(records: RunRecords, ctx: R
     models = {s.name: s.model for s in records.meta.config.systems}
     expected_diagnostics = judge_diagnostics(records.judgments, records.responses, models)
     assert [repr(d) for d in ctx.judges.diagnostics] == [repr(d) for d in expected_diagnostics]
-    verdicts = reconcile(records.judgments)
-    expected = agreement_matrix(verdicts, [PAIR_SOURCE, HUMAN_SOURCE])
-    assert [repr(a) for a in ctx.judges.judge_human] == [repr(a) for a in expected]
-    assert ctx.judges.judge_judge == () and ctx.judges.human_human == ()
+    assert [d.source for d in ctx.judges.diagnostics] == [PAIR_SOURCE]  # humans get no position statistics
+    expected = pairwise_agreement(reconcile(records.judgments), _prompts(records), n_boot=N_BOOT, seed=SEED)
+    tda = next(s for s in expected if s.measure == "tie_discounted_accuracy")
+    (table,) = ctx.humans.pairwise
+    assert table.title == "Judge–human agreement"
+    overall = table.rows[0]
+    assert (overall.source_x, overall.source_y, overall.group, overall.n) == (
+        PAIR_SOURCE,
+        "humans",
+        "all",
+        tda.n,
+    )
+    assert overall.cells[0] is not None and overall.cells[0].text == pct(tda.value)
+    assert overall.cells[0].interval == ci(tda.ci_low, tda.ci_high)
+    assert ctx.judges.judge_judge is None
 
 
 def test_header_from_config(ctx: ReportContext) -> None:

@@ -53,7 +53,8 @@ def test_report_is_self_contained(html: str) -> None:
 
 
 def test_charts_are_inline_svg_with_unique_ids(html: str) -> None:
-    assert html.count("<svg") == 4  # win/tie/loss for the LLM judge and the human, grades, leaderboard
+    # win/tie/loss for the LLM judge and the human, humans beside the judge, grades, leaderboard
+    assert html.count("<svg") == 5
     assert "<?xml" not in html and "<!DOCTYPE svg" not in html
     ids = re.findall(r'\sid="([^"]+)"', html)
     duplicates = {i for i in ids if ids.count(i) > 1}

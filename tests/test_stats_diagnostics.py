@@ -87,12 +87,13 @@ def test_length_coefficient_is_positive_when_longer_always_wins():
     assert any("length bias" in w for w in d.warnings)
 
 
-def test_sources_are_diagnosed_separately():
-    judgments = [judgment("a", source="llm:x"), judgment(None, source="human:y")]
-    assert [(d.source, d.unparsed) for d in judge_diagnostics(judgments, [])] == [
-        ("llm:x", 0),
-        ("human:y", 1),
+def test_sources_are_diagnosed_separately_and_humans_not_at_all():
+    judgments = [
+        judgment("a", source="llm:x"),
+        judgment(None, source="llm:z"),
+        judgment("a", "ba", source="human:y"),  # a person shown one order: no position statistics
     ]
+    assert [(d.source, d.unparsed) for d in judge_diagnostics(judgments, [])] == [("llm:x", 0), ("llm:z", 1)]
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ from evalkit.report.failures_view import Failures, build_failures
 from evalkit.report.grades_view import GradeBlock, build_grades, compute_distributions
 from evalkit.report.groups import categories_of, group_name, splits_to_show
 from evalkit.report.header import RunHeader, build_header, local_judge_models, system_models
+from evalkit.report.humans_view import HumanSection, build_humans, compute_agreement
 from evalkit.report.index import ReportIndex, build_index
 from evalkit.report.judges_view import JudgeSection, build_judges
 from evalkit.report.leaderboard_view import Leaderboard, build_leaderboards
@@ -32,6 +33,7 @@ class ReportContext:
     distributions: tuple[GradeDistribution, ...]
     grades: tuple[GradeBlock, ...]
     judges: JudgeSection
+    humans: HumanSection
     failures: Failures
     examples: ExampleBrowser
     splits: tuple[str, ...]
@@ -77,6 +79,7 @@ def build_context(
     index = build_index(records, verdicts)
     tables = compute_tables(verdicts, records, settings)
     distributions = tuple(compute_distributions(records, settings))
+    agreement = compute_agreement(verdicts, records, settings)
     browser = build_examples(records, verdicts, index) if examples else ExampleBrowser((), ())
     return ReportContext(
         header=header,
@@ -88,7 +91,8 @@ def build_context(
         leaderboards=build_leaderboards(verdicts, tables, index, settings, charts=charts),
         distributions=distributions,
         grades=build_grades(distributions, records, index, charts=charts),
-        judges=build_judges(records, verdicts, system_models(header)),
+        judges=build_judges(records, agreement, system_models(header)),
+        humans=build_humans(records, verdicts, agreement, index, settings, charts=charts),
         failures=build_failures(records, index),
         examples=browser,
         splits=tuple(splits_to_show(records.prompts)),

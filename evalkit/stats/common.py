@@ -16,6 +16,9 @@ GroupBy = Literal["all", "split", "category"]
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
 
+HUMAN_PREFIX = "human:"
+"""Sources of human labels are "human:<annotator>"; every other source is a judge."""
+
 OUTCOME_SCORE: dict[Outcome, float] = {"a": 1.0, "tie": 0.5, "b": 0.0}
 """Score of model_a for each outcome: a tie counts half a win."""
 
@@ -25,6 +28,11 @@ _CHUNK_CELLS = 4_000_000
 
 class StatsInputError(EvalkitError, ValueError):
     """Records or arguments passed to a statistics function cannot be used as given."""
+
+
+def is_human(source: str) -> bool:
+    """True for human labels (source "human:<annotator>")."""
+    return source.startswith(HUMAN_PREFIX)
 
 
 def group_label(prompt_id: str, prompts: Mapping[str, Prompt], by: GroupBy) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from evalkit.records import Judgment, Response
-from evalkit.stats.common import OUTCOME_SCORE, percentile_interval, safe_share
+from evalkit.stats.common import OUTCOME_SCORE, is_human, percentile_interval, safe_share
 from evalkit.stats.lengths import LengthKey, length_slope_fit, response_lengths, verdict_lengths
 from evalkit.stats.pairwise import Verdict, reconcile
 
@@ -105,11 +105,15 @@ def judge_diagnostics(
         seed: Seed for that bootstrap.
 
     Returns:
-        One JudgeDiagnostics per source, in first-appearance order.
+        One JudgeDiagnostics per judge source, in first-appearance order. Human labels (source
+        "human:<annotator>") are left out: each is shown in one order, so position statistics
+        do not apply; their agreement with judges is measured instead.
 
     """
     by_source: dict[str, list[Judgment]] = {}
     for judgment in judgments:
+        if is_human(judgment.source):
+            continue
         by_source.setdefault(judgment.source, []).append(judgment)
     lengths = response_lengths(responses)
     models = _system_models(responses, system_models or {})
