@@ -19,6 +19,7 @@ import jsonlines
 from pydantic import BaseModel, ValidationError
 
 from evalkit.errors import ConfigError
+from evalkit.human.readonly import read_human_records
 from evalkit.records import Grade, Judgment, Prompt, Response, RunRecords
 
 RecordT = TypeVar("RecordT", bound=BaseModel)
@@ -174,12 +175,17 @@ class RunDir:
         return meta
 
     def load_records(self) -> RunRecords:
-        """Everything stored in the folder, for statistics and reports."""
+        """Everything stored in the folder, for statistics and reports.
+
+        Human labels (``labels.sqlite``, read without modifying it) join the records of
+        the same kinds, so statistics and the report treat them like any other verdict.
+        """
+        human = read_human_records(self.path)
         return RunRecords(
-            prompts=tuple(self.store("prompts").load()),
-            responses=tuple(self.store("responses").load()),
-            judgments=tuple(self.store("judgments").load()),
-            grades=tuple(self.store("grades").load()),
+            prompts=(*self.store("prompts").load(), *human.prompts),
+            responses=(*self.store("responses").load(), *human.responses),
+            judgments=(*self.store("judgments").load(), *human.judgments),
+            grades=(*self.store("grades").load(), *human.grades),
             config=report_context(self.read_meta()),
         )
 
