@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import yaml
 from pipeline_helpers import write_prompt_set, write_run_config
 
+from evalkit.api import run_sync
 from evalkit.runner.config import load_config
 from evalkit.runner.pipeline import Pipeline
 
@@ -35,7 +35,7 @@ def make_run(folder: Path, prompts: int = 12, *, multi_turn_every: int = 0, host
         judges=[{"judge": "lima-pairwise", "model": "fake/script", "options": {"responses": ["A"]}}],
     )
     pipeline = Pipeline(load_config(config), show_progress=False)
-    run_dir = asyncio.run(pipeline.execute())
+    run_dir = run_sync(pipeline.execute())  # works beside Playwright's event loop too
     return run_dir.path
 
 

@@ -162,7 +162,10 @@ def test_malformed_and_out_of_campaign_posts_get_clear_statuses(labeled: Path) -
     path, html = current_item(alice)
     assert alice.post(path, data={"form": form_token(html), "choice": "Z"}).status_code == 422
     assert alice.post(path, data={"form": form_token(html), "action": "drop"}).status_code == 422
-    assert alice.post(path, data={"form": form_token(html), "note": "x" * 3000, "choice": "A"}).status_code == 422
+    assert (
+        alice.post(path, data={"form": form_token(html), "note": "x" * 3000, "choice": "A"}).status_code
+        == 422
+    )
     assert alice.post(path, content=b"\xff" * 70_000, headers={"content-type": "x/y"}).status_code == 413
     assert alice.post("/item/tdoesnotexist", data={"form": "1.2.3", "choice": "A"}).status_code == 404
     # bob's form for the same item cannot be used by alice, nor alice's by bob
@@ -175,7 +178,7 @@ def test_an_annotator_cannot_see_or_change_anothers_items(labeled: Path) -> None
     tokens = people(labeled, "alice", "bob")
     plan = campaign(tasks=[{"kind": "pairwise", "per_item": 1, "overlap": 0}])
     app = create_app(labeled, plan)
-    alice, bob = signed_in(app, tokens["alice"]), signed_in(app, tokens["bob"])
+    alice = signed_in(app, tokens["alice"])
     server = app.state.server
     alice_items = {t.id for t in server.queue("alice")}
     bob_items = {t.id for t in server.queue("bob")}
@@ -193,7 +196,7 @@ def test_skip_back_and_change_the_last_answer(labeled: Path) -> None:
     second, html = current_item(client)
     assert second != first
     assert answer(client, second, html, choice="A", note="first thought") == 303
-    third, html = current_item(client)
+    _, html = current_item(client)
     back = re.search(r'id="back" href="([^"]+)"', html)
     assert back and back.group(1) == second
     again = client.get(second).text
@@ -205,7 +208,9 @@ def test_skip_back_and_change_the_last_answer(labeled: Path) -> None:
 
 def test_per_turn_and_multi_aspect_grades(labeled: Path) -> None:
     tokens = people(labeled, "alice")
-    plan = campaign(tasks=[{"kind": "grade", "systems": [SECRET_SYSTEMS[1]], "judge": "aspects-5", "items": 1}])
+    plan = campaign(
+        tasks=[{"kind": "grade", "systems": [SECRET_SYSTEMS[1]], "judge": "aspects-5", "items": 1}]
+    )
     client = signed_in(create_app(labeled, plan), tokens["alice"])
     path, html = current_item(client)
     aspects = {f"aspect-{n}": "4" for n in ("helpfulness", "clarity", "factuality", "depth", "engagement")}

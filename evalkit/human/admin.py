@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import statistics
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -42,7 +42,7 @@ class Agreement:
     items: int
 
 
-def overlap_agreement(answers: Sequence[Answer], kinds: dict[str, str]) -> dict[str, Agreement]:
+def overlap_agreement(answers: Sequence[Answer], kinds: Mapping[str, str]) -> dict[str, Agreement]:
     """Agreement between annotators on items two or more of them labeled, per item kind.
 
     Args:

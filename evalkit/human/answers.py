@@ -68,7 +68,9 @@ class Parsed:
 
 def _provenance(instructions: Instructions) -> JudgeProvenance:
     spec = instructions.judge
-    return JudgeProvenance(judge=spec.name, judge_version=spec.version, model_spec="human", template_hash=template_hash(spec))
+    return JudgeProvenance(
+        judge=spec.name, judge_version=spec.version, model_spec="human", template_hash=template_hash(spec)
+    )
 
 
 def parse_pairwise(task: Task, annotator: str, order: Order, form: Mapping[str, str], note: str) -> Parsed:
@@ -85,8 +87,15 @@ def parse_pairwise(task: Task, annotator: str, order: Order, form: Mapping[str, 
     if task.check == "attention":  # synthetic pair: scored, never a record of the run
         return Parsed(answer, {}, correct)
     judgment = Judgment(
-        prompt_id=task.prompt_id, model_a=task.systems[0], model_b=task.systems[1], order=order,
-        source=f"human:{annotator}", outcome=outcome, label=choice.code, raw=choice.code, rationale=note,
+        prompt_id=task.prompt_id,
+        model_a=task.systems[0],
+        model_b=task.systems[1],
+        order=order,
+        source=f"human:{annotator}",
+        outcome=outcome,
+        label=choice.code,
+        raw=choice.code,
+        rationale=note,
         provenance=_provenance(instructions),
     )
     return Parsed(answer, {"judgments": [judgment.model_dump(mode="json")]}, correct)
@@ -97,8 +106,12 @@ def parse_grade(task: Task, annotator: str, turns: int, form: Mapping[str, str],
     instructions = instructions_for(task.judge)
     spec = instructions.judge
     base = {
-        "prompt_id": task.prompt_id, "system": task.systems[0], "scale": spec.scale_name,
-        "source": f"human:{annotator}", "rationale": note, "provenance": _provenance(instructions),
+        "prompt_id": task.prompt_id,
+        "system": task.systems[0],
+        "scale": spec.scale_name,
+        "source": f"human:{annotator}",
+        "rationale": note,
+        "provenance": _provenance(instructions),
     }
     if spec.aspects:
         aspects = {a.name: _aspect_value(form, a.name, a.minimum, a.maximum) for a in spec.aspects}
@@ -111,7 +124,9 @@ def parse_grade(task: Task, annotator: str, turns: int, form: Mapping[str, str],
         field = "grade" if turns == 1 else f"grade-{turn}"
         choice = instructions.choice(form.get(field, ""))
         if choice is None:
-            raise InvalidAnswerError(f"field '{field}' must be one of {', '.join(c.code for c in instructions.choices)}")
+            raise InvalidAnswerError(
+                f"field '{field}' must be one of {', '.join(c.code for c in instructions.choices)}"
+            )
         labels.append(choice.code)
         turn_field = None if turns == 1 else turn
         grades.append(Grade(label=choice.code, score=choice.score, raw=choice.code, turn=turn_field, **base))

@@ -20,7 +20,14 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
 from evalkit.human import admin, item_view, live
-from evalkit.human.answers import FormSigner, InvalidAnswerError, Parsed, clean_note, parse_grade, parse_pairwise
+from evalkit.human.answers import (
+    FormSigner,
+    InvalidAnswerError,
+    Parsed,
+    clean_note,
+    parse_grade,
+    parse_pairwise,
+)
 from evalkit.human.campaign import Campaign
 from evalkit.human.pages import HERE, message, page, redirect, same_origin
 from evalkit.human.store import Answer, LabelStore, Person, StaleAnswerError
@@ -117,7 +124,9 @@ def routes(server: LabelServer) -> list[Route]:
         form = await _form(request)
         signed = server.signer.verify(str(form.get("form", "")), person.name, task.id)
         if signed is None:
-            raise HTTPException(403, "This form is not valid (the server may have restarted): reload the page.")
+            raise HTTPException(
+                403, "This form is not valid (the server may have restarted): reload the page."
+            )
         rev, shown_at = signed
         if rev != server.store.revision(person.name, task.id):
             raise HTTPException(409, "This answer was already recorded. Reload the page to change it.")
@@ -125,7 +134,9 @@ def routes(server: LabelServer) -> list[Route]:
         try:
             server.store.submit(stored)
         except StaleAnswerError as exc:
-            raise HTTPException(409, "This answer was already recorded. Reload the page to change it.") from exc
+            raise HTTPException(
+                409, "This answer was already recorded. Reload the page to change it."
+            ) from exc
         following = server.next_task(person.name)
         return redirect(f"/item/{following.id}" if following else "/")
 
@@ -145,7 +156,9 @@ def routes(server: LabelServer) -> list[Route]:
     ]
 
 
-def _answer(server: LabelServer, annotator: str, task: Task, form: FormData, rev: int, shown_at: float) -> Answer:
+def _answer(
+    server: LabelServer, annotator: str, task: Task, form: FormData, rev: int, shown_at: float
+) -> Answer:
     fields = {key: str(value) for key, value in form.items()}
     action = fields.get("action", "label")
     now = time.time()
@@ -166,8 +179,18 @@ def _answer(server: LabelServer, annotator: str, task: Task, form: FormData, rev
     except InvalidAnswerError as exc:
         raise HTTPException(422, f"Nothing was stored: {exc}.") from exc
     return Answer(
-        annotator, task.id, rev, "label", parsed.answer, now, shown_order=order, note=note,
-        check_kind=task.check, check_correct=parsed.check_correct, records=parsed.records, shown_at=shown_at,
+        annotator,
+        task.id,
+        rev,
+        "label",
+        parsed.answer,
+        now,
+        shown_order=order,
+        note=note,
+        check_kind=task.check,
+        check_correct=parsed.check_correct,
+        records=parsed.records,
+        shown_at=shown_at,
     )
 
 

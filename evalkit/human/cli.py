@@ -17,7 +17,9 @@ label_app = typer.Typer(
 console = Console()
 
 RunArg = Annotated[Path, typer.Argument(help="A run folder written by `evalkit run`.")]
-CampaignArg = Annotated[Path | None, typer.Argument(help="Campaign YAML (default: pairwise over every item).")]
+CampaignArg = Annotated[
+    Path | None, typer.Argument(help="Campaign YAML (default: pairwise over every item).")
+]
 
 
 def _link(host: str, port: int, token: str) -> str:
@@ -36,7 +38,9 @@ def _is_loopback(host: str) -> bool:
 def serve(
     run_dir: RunArg,
     campaign: CampaignArg = None,
-    host: Annotated[str, typer.Option(help="Address to bind; other machines can connect only if you change it.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="Address to bind; other machines can connect only if you change it.")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8321,
 ) -> None:
     """Serve the blind labeling app for a run; prints each new annotator's link and the admin link."""
@@ -58,11 +62,15 @@ def serve(
             console.print(f"annotator {name}: {_link(host, port, store.add_person(name))}", soft_wrap=True)
     admin_token = store.add_person(ADMIN, "admin", reset=True)  # a fresh admin link at every start
     store.close()
-    console.print(f"admin (this link changes at every start): {_link(host, port, admin_token)}", soft_wrap=True)
+    console.print(
+        f"admin (this link changes at every start): {_link(host, port, admin_token)}", soft_wrap=True
+    )
     if known:
         console.print(f"existing annotators keep their links: {', '.join(sorted(known))}")
     if not _is_loopback(host):
-        console.print(f"[yellow]warning:[/] listening on {host}: anyone who can reach it and holds a link can label")
+        console.print(
+            f"[yellow]warning:[/] listening on {host}: anyone who can reach it and holds a link can label"
+        )
     # No access log: sign-in links carry tokens in their query string.
     uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning")
 
@@ -91,7 +99,9 @@ def add_annotator(
 @label_app.command("export")
 def export_sheet(
     run_dir: RunArg,
-    output: Annotated[Path, typer.Argument(help="Sheet to write: .csv, .jsonl, or .json (Label Studio tasks).")],
+    output: Annotated[
+        Path, typer.Argument(help="Sheet to write: .csv, .jsonl, or .json (Label Studio tasks).")
+    ],
     campaign: Annotated[Path | None, typer.Option(help="Campaign YAML choosing the items.")] = None,
 ) -> None:
     """Write the campaign's items as a blinded sheet for a crowd platform."""
@@ -105,7 +115,9 @@ def export_sheet(
 @label_app.command("import")
 def import_sheet(
     run_dir: RunArg,
-    sheet: Annotated[Path, typer.Argument(help="A filled sheet (.csv, .jsonl, or Label Studio export .json).")],
+    sheet: Annotated[
+        Path, typer.Argument(help="A filled sheet (.csv, .jsonl, or Label Studio export .json).")
+    ],
     campaign: Annotated[Path | None, typer.Option(help="The campaign the sheet was exported with.")] = None,
 ) -> None:
     """Store the labels of a filled sheet; a sheet with any bad row stores nothing."""

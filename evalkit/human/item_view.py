@@ -21,7 +21,10 @@ if TYPE_CHECKING:
 def _responses(server: LabelServer, task: Task) -> list[Response]:
     catalog = server.catalog
     if task.check == "attention" and task.distractor is not None:
-        return [catalog.response(task.prompt_id, task.systems[0]), catalog.response(task.distractor, task.systems[0])]
+        return [
+            catalog.response(task.prompt_id, task.systems[0]),
+            catalog.response(task.distractor, task.systems[0]),
+        ]
     return [catalog.response(task.prompt_id, system) for system in task.systems]
 
 
@@ -31,7 +34,9 @@ def turn_count(server: LabelServer, task: Task) -> int:
 
 
 def _exchanges(turns: tuple[str, ...], response: Response) -> list[dict[str, str]]:
-    return [{"user": user, "assistant": answer} for user, answer in zip(turns, response.outputs, strict=False)]
+    return [
+        {"user": user, "assistant": answer} for user, answer in zip(turns, response.outputs, strict=False)
+    ]
 
 
 def context(server: LabelServer, annotator: str, task: Task) -> dict[str, Any]:

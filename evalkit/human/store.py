@@ -118,7 +118,8 @@ class LabelStore:
         exists = self._db.execute("SELECT 1 FROM people WHERE name = ?", (name,)).fetchone()
         if exists and not reset:
             raise ConfigError(
-                f"annotator {name!r} already exists; pass --reset to give them a new link (the old one stops working)"
+                f"annotator {name!r} already exists; pass --reset to give them a new link "
+                "(the old one stops working)"
             )
         self._db.execute(
             "INSERT INTO people (name, role, token_sha256, created_at) VALUES (?, ?, ?, ?) "
@@ -174,9 +175,9 @@ class LabelStore:
         """The newest answer per (annotator, item), labels and skips, oldest first."""
         where = "WHERE annotator = ?" if annotator is not None else ""
         sql = (
-            f"SELECT l.* FROM labels AS l JOIN (SELECT annotator, task_id, MAX(rev) AS rev FROM labels {where} "
-            "GROUP BY annotator, task_id) AS n ON n.annotator = l.annotator AND n.task_id = l.task_id "
-            "AND n.rev = l.rev ORDER BY l.id"
+            "SELECT l.* FROM labels AS l JOIN (SELECT annotator, task_id, MAX(rev) AS rev "
+            f"FROM labels {where} GROUP BY annotator, task_id) AS n "
+            "ON n.annotator = l.annotator AND n.task_id = l.task_id AND n.rev = l.rev ORDER BY l.id"
         )
         rows = self._db.execute(sql, (annotator,) if annotator is not None else ())
         return [_answer_from_row(row) for row in rows]
@@ -210,7 +211,8 @@ class LabelStore:
         with self._db:
             self._db.execute("BEGIN")
             self._db.executemany(
-                "INSERT OR IGNORE INTO sheet_rows (row_id, task_id, shown_order, created_at) VALUES (?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO sheet_rows (row_id, task_id, shown_order, created_at) "
+                "VALUES (?, ?, ?, ?)",
                 [(*row, now) for row in rows],
             )
 

@@ -63,13 +63,22 @@ class Task:
         return self.overlap or self.check is not None
 
 
-def make_task(campaign: Campaign, kind: TaskKind, judge: str, prompt_id: str, systems: Sequence[str], **extra: object) -> Task:
+def make_task(
+    campaign: Campaign, kind: TaskKind, judge: str, prompt_id: str, systems: Sequence[str], **extra: object
+) -> Task:
     """A task with its opaque id."""
-    tid = "t" + _digest(campaign.name, kind, judge, prompt_id, *systems, extra.get("check"), extra.get("distractor"))[:15]
+    tid = (
+        "t"
+        + _digest(
+            campaign.name, kind, judge, prompt_id, *systems, extra.get("check"), extra.get("distractor")
+        )[:15]
+    )
     return Task(id=tid, kind=kind, judge=judge, prompt_id=prompt_id, systems=tuple(systems), **extra)  # type: ignore[arg-type]
 
 
-def stratified_sample(prompts: Sequence[Prompt], count: int | None, key: Callable[[Prompt], tuple[str, ...]], rng: random.Random) -> list[Prompt]:
+def stratified_sample(
+    prompts: Sequence[Prompt], count: int | None, key: Callable[[Prompt], tuple[str, ...]], rng: random.Random
+) -> list[Prompt]:
     """Draw ``count`` prompts with each stratum represented in proportion (largest remainder)."""
     if count is None or count >= len(prompts):
         chosen = list(prompts)
@@ -97,8 +106,9 @@ class Catalog:
         self.responses = {(r.prompt_id, r.system): r for r in records.responses if r.sample == 0}
         config_systems = [s["name"] for s in records.config.get("systems", [])]
         self.systems = config_systems or sorted({r.system for r in records.responses})
-        self.pairs = [tuple(p) for p in records.config.get("comparisons") or []] or _default_pairs(records, self.systems)
-        campaign.check_against(self.systems, self.pairs)  # type: ignore[arg-type]
+        configured = [(str(a), str(b)) for a, b in records.config.get("comparisons") or []]
+        self.pairs: list[tuple[str, str]] = configured or _default_pairs(records, self.systems)
+        campaign.check_against(self.systems, self.pairs)
         tasks: list[Task] = []
         for index, group in enumerate(campaign.tasks):
             tasks += self._group_tasks(index, group)
@@ -128,8 +138,13 @@ class Catalog:
             for position, prompt in enumerate(chosen):
                 tasks.append(
                     make_task(
-                        self.campaign, group.kind, group.judge_name, prompt.id, target,
-                        overlap=position < group.overlap, per_item=group.per_item,
+                        self.campaign,
+                        group.kind,
+                        group.judge_name,
+                        prompt.id,
+                        target,
+                        overlap=position < group.overlap,
+                        per_item=group.per_item,
                     )
                 )
         return tasks
@@ -141,7 +156,11 @@ class Catalog:
             systems = gold.comparison or (gold.system or "",)
             judge = "lima-pairwise" if kind == "pairwise" else "lima-grade"
             if self.usable(gold.prompt, systems):
-                tasks.append(make_task(self.campaign, kind, judge, gold.prompt, systems, check="gold", expected=gold.answer))
+                tasks.append(
+                    make_task(
+                        self.campaign, kind, judge, gold.prompt, systems, check="gold", expected=gold.answer
+                    )
+                )
         return tasks
 
     def _attention_tasks(self) -> list[Task]:
@@ -155,8 +174,16 @@ class Catalog:
             for _ in range(self.campaign.attention_checks):
                 prompt, distractor = rng.sample(usable, 2)
                 tasks.append(
-                    make_task(self.campaign, "pairwise", "lima-pairwise", prompt, (system, system),
-                              check="attention", expected="a", distractor=distractor)
+                    make_task(
+                        self.campaign,
+                        "pairwise",
+                        "lima-pairwise",
+                        prompt,
+                        (system, system),
+                        check="attention",
+                        expected="a",
+                        distractor=distractor,
+                    )
                 )
         return tasks
 
@@ -170,7 +197,9 @@ class Catalog:
         """The A/B order this annotator sees for this item (seeded, so stable across restarts)."""
         if task.kind != "pairwise":
             return "ab"
-        return "ab" if int(_digest(self.campaign.seed, "order", annotator, task.id)[:8], 16) % 2 == 0 else "ba"
+        return (
+            "ab" if int(_digest(self.campaign.seed, "order", annotator, task.id)[:8], 16) % 2 == 0 else "ba"
+        )
 
 
 def _owners(seed: int, task: Task, annotators: Sequence[str]) -> list[str]:
