@@ -122,7 +122,7 @@ def import_sheet(
 ) -> None:
     """Store the labels of a filled sheet; a sheet with any bad row stores nothing."""
     from evalkit.human.campaign import load_campaign
-    from evalkit.human.sheets import import_labels
+    from evalkit.human.sheet_import import import_labels
 
     if not sheet.is_file():
         raise ConfigError(f"sheet {sheet} does not exist; pass the filled sheet's path")
