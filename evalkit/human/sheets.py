@@ -58,9 +58,8 @@ def sheet_order(campaign: Campaign, task: Task) -> Order:
 def _conversation(turns: tuple[str, ...], response: Response) -> str:
     if len(turns) == 1:
         return response.text
-    parts = [
-        f"[{n}] User: {u}\n[{n}] Assistant: {a}" for n, (u, a) in enumerate(zip(turns, response.outputs, strict=False), 1)
-    ]
+    exchanges = enumerate(zip(turns, response.outputs, strict=False), start=1)
+    parts = [f"[{n}] User: {u}\n[{n}] Assistant: {a}" for n, (u, a) in exchanges]
     return "\n\n".join(parts)
 
 
