@@ -29,6 +29,7 @@ from evalkit.human.answers import (
     parse_pairwise,
 )
 from evalkit.human.campaign import Campaign
+from evalkit.human.live_backend import LiveBackends
 from evalkit.human.pages import HERE, message, page, redirect, same_origin
 from evalkit.human.store import Answer, LabelStore, Person, StaleAnswerError
 from evalkit.human.tasks import Catalog, Task
@@ -50,6 +51,14 @@ class LabelServer:
         self.store = LabelStore(run_path)
         self.signer = FormSigner()
         self._queues: dict[tuple[str, tuple[str, ...]], list[Task]] = {}
+        self._queue_ids: dict[tuple[str, tuple[str, ...]], set[str]] = {}
+        self._live: LiveBackends | None = None
+
+    def live_backends(self) -> LiveBackends:
+        """The run's systems as live backends, built on first use."""
+        if self._live is None:
+            self._live = LiveBackends(RunDir(self.run_path, create=False).read_meta())
+        return self._live
 
     def person(self, request: Request, role: str = "annotator") -> Person:
         """Who is asking; 401 without a token, 403 with an unknown one or the wrong role."""
@@ -61,12 +70,20 @@ class LabelServer:
             raise HTTPException(403, "This link is not valid (any more); ask for a new one.")
         return found
 
-    def queue(self, annotator: str) -> list[Task]:
-        """The annotator's items (cached per set of annotators)."""
+    def _queue_key(self, annotator: str) -> tuple[str, tuple[str, ...]]:
         key = (annotator, tuple(self.store.annotators()))
         if key not in self._queues:
             self._queues[key] = self.catalog.queue(annotator, key[1])
-        return self._queues[key]
+            self._queue_ids[key] = {t.id for t in self._queues[key]}
+        return key
+
+    def queue(self, annotator: str) -> list[Task]:
+        """The annotator's items (cached per set of annotators)."""
+        return self._queues[self._queue_key(annotator)]
+
+    def in_queue(self, annotator: str, task_id: str) -> bool:
+        """Whether the item is in the annotator's queue."""
+        return task_id in self._queue_ids[self._queue_key(annotator)]
 
     def next_task(self, annotator: str) -> Task | None:
         """The first item in the annotator's queue they have not answered or skipped."""
@@ -76,12 +93,13 @@ class LabelServer:
     def own_task(self, annotator: str, task_id: str) -> Task:
         """An item in the annotator's queue; 404 for anything else (another's item, a made-up id)."""
         task = self.catalog.tasks.get(task_id)
-        if task is None or task not in self.queue(annotator):
+        if task is None or not self.in_queue(annotator, task_id):
             raise HTTPException(404, "There is no such item in your queue.")
         return task
 
 
-async def _form(request: Request) -> FormData:
+async def read_form(request: Request) -> FormData:
+    """A posted form, after the size and same-origin checks (413 / 403 / 400 otherwise)."""
     if int(request.headers.get("content-length") or 0) > MAX_BODY:
         raise HTTPException(413, "The form is too large.")
     if not same_origin(request):
@@ -121,7 +139,7 @@ def routes(server: LabelServer) -> list[Route]:
     async def answer(request: Request) -> Response:
         person = server.person(request)
         task = server.own_task(person.name, request.path_params["task_id"])
-        form = await _form(request)
+        form = await read_form(request)
         signed = server.signer.verify(str(form.get("form", "")), person.name, task.id)
         if signed is None:
             raise HTTPException(

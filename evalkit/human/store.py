@@ -205,6 +205,11 @@ class LabelStore:
         ).fetchone()
         return json.loads(row[0]) if row else None
 
+    def dialogue_count(self, annotator: str) -> int:
+        """How many live dialogues this annotator started."""
+        row = self._db.execute("SELECT COUNT(*) FROM dialogues WHERE annotator = ?", (annotator,)).fetchone()
+        return int(row[0])
+
     def save_sheet_rows(self, rows: list[tuple[str, str, str]]) -> None:
         """Remember (row id, item, order shown) for every exported sheet row."""
         now = time.time()

@@ -33,11 +33,26 @@
     return false;
   }
 
+  function send(form) {
+    var button = form.querySelector("button.save");
+    if (!button) {
+      return false;  // forms of choice buttons submit by choosing, never with an empty answer
+    }
+    form.requestSubmit(button);
+    return true;
+  }
+
   document.addEventListener("keydown", function (event) {
+    var form = document.getElementById("answer-form");
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && form) {
+      if (send(form)) {
+        event.preventDefault();
+      }
+      return;
+    }
     if (event.ctrlKey || event.metaKey || event.altKey) {
       return;
     }
-    var form = document.querySelector("form[data-keys]") || document.getElementById("answer-form");
     if (typing(event.target)) {
       if (event.key === "Escape") {
         event.target.blur();
@@ -54,8 +69,10 @@
       skip.click();
     } else if (event.key === "n" && note) {
       note.focus();
+    } else if (event.key === "f" && document.getElementById("finish")) {
+      document.getElementById("finish").click();
     } else if (event.key === "Enter" && form) {
-      form.requestSubmit(form.querySelector("button.save") || undefined);
+      handled = send(form);
     } else if (form) {
       handled = pick(form, event.key);
     } else {
