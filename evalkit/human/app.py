@@ -44,11 +44,11 @@ Handler = Callable[[Request], Awaitable[Response]]
 class LabelServer:
     """State shared by the routes: the run's items, the store and the form signer."""
 
-    def __init__(self, run_path: Path, campaign: Campaign) -> None:
+    def __init__(self, run_path: Path, campaign: Campaign, *, fsync: bool = False) -> None:
         self.run_path = run_path
         self.campaign = campaign
         self.catalog = Catalog(campaign, RunDir(run_path, create=False).load_records())
-        self.store = LabelStore(run_path)
+        self.store = LabelStore(run_path, fsync=fsync)
         self.signer = FormSigner()
         self._queues: dict[tuple[str, tuple[str, ...]], list[Task]] = {}
         self._queue_ids: dict[tuple[str, tuple[str, ...]], set[str]] = {}
@@ -87,7 +87,7 @@ class LabelServer:
 
     def next_task(self, annotator: str) -> Task | None:
         """The first item in the annotator's queue they have not answered or skipped."""
-        answered = {a.task_id for a in self.store.current(annotator)}
+        answered = self.store.answered(annotator)
         return next((t for t in self.queue(annotator) if t.id not in answered), None)
 
     def own_task(self, annotator: str, task_id: str) -> Task:
@@ -217,14 +217,14 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return message("Not done", exc.detail, exc.status_code, link="/")
 
 
-def create_app(run_path: Path, campaign: Campaign | None = None) -> Starlette:
-    """The labeling app for a run folder.
+def create_app(run_path: Path, campaign: Campaign | None = None, *, fsync: bool = False) -> Starlette:
+    """The labeling app for a run folder (``fsync``: flush every answer to disk, see LabelStore).
 
     Raises:
         ConfigError: The folder is not a run, or the campaign does not fit the run.
 
     """
-    server = LabelServer(run_path, campaign or Campaign())
+    server = LabelServer(run_path, campaign or Campaign(), fsync=fsync)
     app = Starlette(
         routes=[*routes(server), *admin.routes(server), *live.routes(server)],
         exception_handlers={HTTPException: _http_error},

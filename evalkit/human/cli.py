@@ -42,6 +42,10 @@ def serve(
         str, typer.Option(help="Address to bind; other machines can connect only if you change it.")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8321,
+    fsync: Annotated[
+        bool,
+        typer.Option("--fsync", help="Flush every answer to disk: survives a power cut, not only a kill."),
+    ] = False,
 ) -> None:
     """Serve the blind labeling app for a run; prints each new annotator's link and the admin link."""
     try:
@@ -54,7 +58,9 @@ def serve(
     from evalkit.human.store import ADMIN, LabelStore
 
     plan = load_campaign(campaign)
-    app = create_app(run_dir, plan)  # validates the run and the campaign before anything is printed
+    app = create_app(
+        run_dir, plan, fsync=fsync
+    )  # validates the run and the campaign before anything is printed
     store = LabelStore(run_dir)
     known = set(store.annotators())
     for name in plan.annotators:

@@ -45,12 +45,13 @@ def context(server: LabelServer, annotator: str, task: Task) -> dict[str, Any]:
     responses = _responses(server, task)
     if server.catalog.shown_order(annotator, task) == "ba":
         responses.reverse()
-    current = {a.task_id: a for a in server.store.current(annotator)}
-    previous = current.get(task.id)
+    store = server.store
+    previous = store.latest(annotator, task.id)
     queue = server.queue(annotator)
-    answered = [a for a in current.values() if a.task_id != task.id and a.task_id in {t.id for t in queue}]
-    back = max(answered, key=lambda a: a.answered_at).task_id if answered else None
-    rev = server.store.revision(annotator, task.id)
+    answered = store.answered(annotator)
+    recent = (t for t in store.recent(annotator) if t != task.id and server.in_queue(annotator, t))
+    back = next(recent, None)
+    rev = previous.rev + 1 if previous is not None else 0
     instructions = instructions_for(task.judge)
     return {
         "task_id": task.id,
@@ -65,7 +66,7 @@ def context(server: LabelServer, annotator: str, task: Task) -> dict[str, Any]:
         "per_turn": task.kind == "grade" and len(prompt.turns) > 1,
         "previous": previous.answer if previous is not None and previous.status == "label" else None,
         "previous_note": previous.note if previous is not None else "",
-        "done": sum(1 for t in queue if t.id in current),
+        "done": sum(1 for t in queue if t.id in answered),
         "total": len(queue),
         "back": back,
         "form": server.signer.sign(annotator, task.id, rev, time.time()),

@@ -1,7 +1,10 @@
 """The labeling server's SQLite store (``labels.sqlite`` in the run folder).
 
-Write-ahead logging with full synchronous commits: every answer is committed before the
-page answers, so a server killed at any moment keeps every acknowledged label. Each answer
+Write-ahead logging: every answer is committed (written to the log) before the page
+answers, so a server killed at any moment keeps every acknowledged label. By default the
+log is not fsynced at each commit (``synchronous=NORMAL``), which survives a killed
+process but not a power cut; ``fsync=True`` (``--fsync``) also survives that, at the
+cost of one disk flush per answer. Each answer
 is a new row (``rev`` counts an annotator's answers to one item); the newest one counts.
 A unique (annotator, item, rev) key turns a replayed or doubled form into a clean refusal.
 Access tokens are stored as their SHA-256 only.
@@ -91,12 +94,12 @@ class Answer:
 class LabelStore:
     """The read-write store the labeling server and the sheet importer use."""
 
-    def __init__(self, run_path: Path) -> None:
+    def __init__(self, run_path: Path, *, fsync: bool = False) -> None:
         self.path = run_path / LABELS_FILE
         try:
             self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute(f"PRAGMA synchronous={'FULL' if fsync else 'NORMAL'}")
             self._db.executescript(SCHEMA)
         except sqlite3.Error as exc:
             raise ConfigError(f"{self.path}: cannot open the labels database ({exc})") from exc
@@ -181,6 +184,26 @@ class LabelStore:
         )
         rows = self._db.execute(sql, (annotator,) if annotator is not None else ())
         return [_answer_from_row(row) for row in rows]
+
+    def answered(self, annotator: str) -> set[str]:
+        """Items this annotator answered or skipped."""
+        rows = self._db.execute("SELECT DISTINCT task_id FROM labels WHERE annotator = ?", (annotator,))
+        return {task_id for (task_id,) in rows}
+
+    def latest(self, annotator: str, task_id: str) -> Answer | None:
+        """The newest answer of this annotator to one item."""
+        row = self._db.execute(
+            "SELECT * FROM labels WHERE annotator = ? AND task_id = ? ORDER BY rev DESC LIMIT 1",
+            (annotator, task_id),
+        ).fetchone()
+        return _answer_from_row(row) if row else None
+
+    def recent(self, annotator: str, limit: int = 50) -> list[str]:
+        """Items this annotator answered most recently, newest first."""
+        rows = self._db.execute(
+            "SELECT task_id FROM labels WHERE annotator = ? ORDER BY id DESC LIMIT ?", (annotator, limit)
+        )
+        return [task_id for (task_id,) in rows]
 
     def count_answers(self) -> int:
         """Every answer row ever stored (each acknowledged post is one)."""
