@@ -49,3 +49,26 @@ def write_campaign(folder: Path, **fields: Any) -> Path:
 def jsonl(path: Path) -> list[dict[str, Any]]:
     """The rows of a JSONL file."""
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+LOCAL_SYSTEM = "gemma-icl-hidden"
+
+
+def make_local_run(folder: Path) -> Path:
+    """A one-prompt run whose only system is the embedded model (for live dialogues)."""
+    write_prompt_set(folder, 1)
+    config = write_run_config(
+        folder,
+        systems=[
+            {
+                "name": LOCAL_SYSTEM,
+                "model": "local/gemma-3-270m",
+                "template": "icl-alignment",
+                "params": {"temperature": 0.0, "max_tokens": 24, "repetition_penalty": 1.15},
+            }
+        ],
+        baseline=None,
+        judges=[],
+    )
+    pipeline = Pipeline(load_config(config), show_progress=False)
+    return run_sync(pipeline.execute()).path

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from browser_helpers import Server, browser, free_port
-from human_helpers import SECRET_SYSTEMS, make_run, write_campaign
+from human_helpers import LOCAL_SYSTEM, SECRET_SYSTEMS, make_local_run, make_run, write_campaign
 
 from evalkit.human.campaign import load_campaign
 from evalkit.human.store import LabelStore
@@ -70,6 +70,8 @@ def test_two_annotators_label_overlapping_items_with_the_keyboard_only(tmp_path:
             for secret in SECRET_SYSTEMS:
                 assert secret not in page.content()
         alice = pages["alice"]
+        alice.set_viewport_size({"width": 1280, "height": 900})
+        alice.screenshot(path=str(_screenshot_dir(tmp_path) / "annotator.png"), full_page=True)
         press(alice, "1")
         press(alice, "u")  # back to the first item, to change that answer
         assert alice.locator("#answered").is_visible()
@@ -159,3 +161,39 @@ def _screenshot_dir(tmp_path: Path) -> Path:
     folder = Path(os.environ.get(SCREENSHOTS_ENV, tmp_path))
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+@pytest.mark.slow
+def test_a_live_dialogue_with_the_embedded_model_is_held_and_graded(tmp_path: Path, chromium: Any) -> None:
+    pytest.importorskip("llama_cpp")
+    run = make_local_run(tmp_path)
+    campaign = write_campaign(tmp_path, tasks=[], live={"systems": [LOCAL_SYSTEM], "max_turns": 2})
+    tokens = annotators(run, "alice")
+    server = Server(run, campaign, free_port(), tmp_path / "server.log").start()
+    try:
+        page = chromium.new_context().new_page()
+        page.set_default_timeout(300_000)  # the embedded model answers on the CPU
+        page.goto(f"{server.url}/start?token={tokens['alice']}")
+        assert "All done" in page.content()
+        page.goto(f"{server.url}/live")
+        press(page, "Enter")  # start
+        for message, grade in (("Name three colours of the rainbow.", "2"), ("Now name one more.", "3")):
+            page.keyboard.press("n")
+            page.keyboard.type(message)
+            press(page, "Control+Enter")
+            for secret in (LOCAL_SYSTEM, "local/gemma-3-270m"):
+                assert secret not in page.content()
+            page.keyboard.press(grade)
+        press(page, "f")
+        assert page.locator("#finished").is_visible()
+        page.screenshot(path=str(_screenshot_dir(tmp_path) / "live-dialogue.png"), full_page=True)
+    finally:
+        server.stop()
+    records = RunDir(run, create=False).load_records()
+    prompt = next(p for p in records.prompts if p.id.startswith("live-"))
+    assert prompt.turns == ("Name three colours of the rainbow.", "Now name one more.")
+    response = next(r for r in records.responses if r.prompt_id == prompt.id)
+    assert response.system == LOCAL_SYSTEM and len(response.outputs) == 2 and all(response.outputs)
+    assert response.model_id
+    grades = sorted((g.turn, g.label) for g in records.grades if g.prompt_id == prompt.id)
+    assert grades == [(0, "pass"), (1, "excellent")]

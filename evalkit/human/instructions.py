@@ -21,6 +21,11 @@ _STOP = re.compile(r"^(solved examples|###|<|now the real case|\()", re.IGNORECA
 _FORMAT_LINE = re.compile(r"^(reply |\{)", re.IGNORECASE)
 _DEFINITION = re.compile(r"^(\S+) = (.+)$")
 _ASPECT_LINE = re.compile(r"^- \w+: ")
+# The judge's example values speak of one specific turn; people grade every turn.
+_EXAMPLE_COUNTS = (
+    (re.compile(r"in turn 1 of 1\b"), "in each turn"),
+    (re.compile(r"same 1 message\(s\)"), "same messages"),
+)
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,8 @@ def instructions_for(judge_name: str) -> Instructions:
         if not _DEFINITION.match(line) and not _FORMAT_LINE.match(line) and not _ASPECT_LINE.match(line)
     ]
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
+    for pattern, generic in _EXAMPLE_COUNTS:
+        text = pattern.sub(generic, text)
     choices = tuple(
         Choice(
             code=label.code,
