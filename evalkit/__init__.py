@@ -23,6 +23,8 @@ from evalkit.records import Grade, JudgeProvenance, Judgment, Message, Prompt, R
 
 if TYPE_CHECKING:
     from evalkit.api import Run, load_run, run, run_async
+    from evalkit.human.app import create_label_app
+    from evalkit.human.campaign import Campaign, load_campaign
     from evalkit.runner.config import JudgeConfig, RunConfig, SystemConfig, load_config
 
 # Heavy modules (pandas, matplotlib, the pipeline) load on first use, so `import evalkit`
@@ -36,6 +38,9 @@ _LAZY = {
     "RunConfig": "evalkit.runner.config",
     "SystemConfig": "evalkit.runner.config",
     "load_config": "evalkit.runner.config",
+    "Campaign": "evalkit.human.campaign",
+    "load_campaign": "evalkit.human.campaign",
+    "create_label_app": "evalkit.human.app",
 }
 
 
@@ -49,6 +54,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BudgetExceededError",
+    "Campaign",
     "Completion",
     "CompletionRequest",
     "ConfigError",
@@ -73,6 +79,8 @@ __all__ = [
     "UnknownSpecError",
     "__version__",
     "create_generator",
+    "create_label_app",
+    "load_campaign",
     "load_config",
     "load_run",
     "run",

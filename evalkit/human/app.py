@@ -231,3 +231,7 @@ def create_app(run_path: Path, campaign: Campaign | None = None, *, fsync: bool 
     )
     app.state.server = server
     return app
+
+
+create_label_app = create_app
+"""The labeling app for a run folder (the public name of ``create_app``)."""
