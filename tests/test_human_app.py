@@ -166,7 +166,12 @@ def test_malformed_and_out_of_campaign_posts_get_clear_statuses(labeled: Path) -
         alice.post(path, data={"form": form_token(html), "note": "x" * 3000, "choice": "A"}).status_code
         == 422
     )
-    assert alice.post(path, content=b"\xff" * 70_000, headers={"content-type": "x/y"}).status_code == 413
+    form_type = {"content-type": "application/x-www-form-urlencoded"}
+    assert alice.post(path, content=b"choice=A&note=" + b"x" * 70_000, headers=form_type).status_code == 413
+    chunks = (b"note=" + b"x" * 10_000 for _ in range(10))  # no length announced
+    assert alice.post(path, content=chunks, headers=form_type).status_code == 413
+    assert alice.post(path, content=b"\xff\xfe", headers=form_type).status_code == 400
+    assert alice.post(path, content=b"choice=A", headers={"content-type": "text/plain"}).status_code == 415
     assert alice.post("/item/tdoesnotexist", data={"form": "1.2.3", "choice": "A"}).status_code == 404
     # bob's form for the same item cannot be used by alice, nor alice's by bob
     bob_html = bob.get(path).text
@@ -258,3 +263,15 @@ def test_the_reader_changes_no_file(labeled: Path) -> None:
     judgments, _ = human_records(labeled)
     assert len(judgments) == 1
     assert {p.name: p.stat().st_mtime_ns for p in labeled.iterdir()} == before
+
+
+def test_human_labels_reach_the_statistics(labeled: Path) -> None:
+    from evalkit.api import load_run
+
+    tokens = people(labeled, "alice")
+    client = signed_in(create_app(labeled, campaign()), tokens["alice"])
+    while (item := current_item(client))[0].startswith("/item/"):
+        answer(client, item[0], item[1], choice="N")
+    rates = load_run(labeled).to_pandas("win_rates")
+    human = rates[rates["source"] == "human:alice"].iloc[0]
+    assert (human["n"], human["ties"], human["win_rate"]) == (8, 8, 0.5)

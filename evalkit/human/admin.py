@@ -77,7 +77,7 @@ def annotator_rows(server: LabelServer) -> list[dict[str, Any]]:
     rows = []
     for name in server.store.annotators():
         current = server.store.current(name)
-        labels = [a for a in current if a.status == "label"]
+        labels = [a for a in current if a.status == "label" and a.task_id in server.catalog.tasks]
         times = [a.answered_at - a.shown_at for a in labels if a.shown_at is not None]
         rows.append(
             {
@@ -85,6 +85,7 @@ def annotator_rows(server: LabelServer) -> list[dict[str, Any]]:
                 "assigned": len(server.queue(name)),
                 "labeled": len(labels),
                 "skipped": sum(1 for a in current if a.status == "skip"),
+                "live": sum(1 for a in current if a.task_id.startswith("live-")),
                 "gold": _accuracy(labels, "gold"),
                 "attention": _accuracy(labels, "attention"),
                 "median_seconds": f"{statistics.median(times):.1f}" if times else "–",

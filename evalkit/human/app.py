@@ -9,11 +9,11 @@ and gets a clear 4xx status. Pages never show a system name, model id or judge v
 from __future__ import annotations
 
 import time
+import urllib.parse
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from starlette.applications import Starlette
-from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
@@ -38,6 +38,8 @@ from evalkit.runner.rundir import RunDir
 ANNOTATOR_COOKIE = "evalkit_label"
 ADMIN_COOKIE = "evalkit_admin"
 MAX_BODY = 64 * 1024
+MAX_FIELDS = 64
+FORM_TYPE = "application/x-www-form-urlencoded"
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -98,16 +100,32 @@ class LabelServer:
         return task
 
 
-async def read_form(request: Request) -> FormData:
-    """A posted form, after the size and same-origin checks (413 / 403 / 400 otherwise)."""
-    if int(request.headers.get("content-length") or 0) > MAX_BODY:
-        raise HTTPException(413, "The form is too large.")
+async def read_form(request: Request) -> dict[str, str]:
+    """A posted URL-encoded form, read with a size limit after the same-origin check.
+
+    Raises:
+        HTTPException: 403 cross-site, 413 too large, 415 not a form, 400 unreadable.
+
+    """
     if not same_origin(request):
         raise HTTPException(403, "Cross-site form posts are refused.")
+    if request.headers.get("content-type", "").split(";")[0].strip() != FORM_TYPE:
+        raise HTTPException(415, f"Send the form as {FORM_TYPE}.")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:  # checked while reading: a missing or false length cannot get past
+            raise HTTPException(413, "The form is too large.")
     try:
-        return await request.form(max_files=0, max_fields=64)
-    except Exception as exc:  # malformed bodies of every kind get one clear status
+        pairs = urllib.parse.parse_qsl(
+            body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FIELDS
+        )
+    except (UnicodeDecodeError, ValueError) as exc:
         raise HTTPException(400, "The form could not be read.") from exc
+    fields: dict[str, str] = {}
+    for key, value in pairs:
+        fields.setdefault(key, value)  # a repeated field counts once: the first, as a browser sends it
+    return fields
 
 
 def routes(server: LabelServer) -> list[Route]:
@@ -140,7 +158,7 @@ def routes(server: LabelServer) -> list[Route]:
         person = server.person(request)
         task = server.own_task(person.name, request.path_params["task_id"])
         form = await read_form(request)
-        signed = server.signer.verify(str(form.get("form", "")), person.name, task.id)
+        signed = server.signer.verify(form.get("form", ""), person.name, task.id)
         if signed is None:
             raise HTTPException(
                 403, "This form is not valid (the server may have restarted): reload the page."
@@ -175,9 +193,8 @@ def routes(server: LabelServer) -> list[Route]:
 
 
 def _answer(
-    server: LabelServer, annotator: str, task: Task, form: FormData, rev: int, shown_at: float
+    server: LabelServer, annotator: str, task: Task, fields: dict[str, str], rev: int, shown_at: float
 ) -> Answer:
-    fields = {key: str(value) for key, value in form.items()}
     action = fields.get("action", "label")
     now = time.time()
     order = server.catalog.shown_order(annotator, task)

@@ -178,7 +178,7 @@ def routes(server: LabelServer) -> list[Route]:
 
         person = server.person(request)
         form = await read_form(request)
-        signed = server.signer.verify(str(form.get("form", "")), person.name, "live")
+        signed = server.signer.verify(form.get("form", ""), person.name, "live")
         if signed is None or signed[0] != server.store.dialogue_count(person.name):
             raise HTTPException(409, "This form was already used or has expired: reload the page.")
         dialogue_id = secrets.token_hex(8)
@@ -196,8 +196,7 @@ def routes(server: LabelServer) -> list[Route]:
 
         person = server.person(request)
         dialogue_id = request.path_params["dialogue_id"]
-        form = await read_form(request)
-        fields = {k: str(v) for k, v in form.items()}
+        fields = await read_form(request)
         async with dialogues.lock(dialogue_id):
             state = dialogues.load(person.name, dialogue_id)
             signed = server.signer.verify(fields.get("form", ""), person.name, f"live-{dialogue_id}")
