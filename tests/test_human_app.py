@@ -16,7 +16,7 @@ from evalkit.records import swap_outcome
 from evalkit.runner.rundir import RunDir
 
 BASE = "http://127.0.0.1:8321"
-FORBIDDEN = (*SECRET_SYSTEMS, *SECRET_MODELS, "fake/script", "p00")
+FORBIDDEN = (*SECRET_SYSTEMS, *SECRET_MODELS, "fake/script", "p00", "llm:", "lima-pairwise", "lima-grade")
 
 
 @pytest.fixture(scope="module")

@@ -91,6 +91,8 @@ def test_two_annotators_label_overlapping_items_with_the_keyboard_only(tmp_path:
         assert "\t4\t" in rows  # four shared items so far
     finally:
         server.stop()
+    for token in tokens.values():  # no access log: sign-in links never reach the server's output
+        assert token not in server.log.read_text()
     judgments = human_judgments(run)
     by_person: dict[str, list[Any]] = {}
     for j in judgments:
