@@ -14,10 +14,10 @@ from evalkit.human.campaign import Campaign
 from evalkit.human.instructions import instructions_for
 from evalkit.human.tasks import LIVE_CATEGORY
 from evalkit.judging.templates import template_hash
-from evalkit.records import Grade, JudgeProvenance, Judgment, Prompt, Response, swap_outcome
+from evalkit.records import Grade, JudgeProvenance, Judgment, Outcome, Prompt, Response, swap_outcome
 
 LIVE_SPLIT = "live"
-_SHOWN = {"first": "a", "second": "b", "tie": "tie"}
+_SHOWN: dict[str, Outcome] = {"first": "a", "second": "b", "tie": "tie"}
 
 
 def shown_verdict(campaign: Campaign, state: dict[str, Any], code: str) -> dict[str, str]:
@@ -27,7 +27,7 @@ def shown_verdict(campaign: Campaign, state: dict[str, Any], code: str) -> dict[
     if choice is None:
         raise HTTPException(422, "Nothing was stored: field 'choice' must be A, B or N.")
     shown = _SHOWN[choice.outcome or "tie"]
-    outcome = shown if state["order"] == "ab" else swap_outcome(shown)  # type: ignore[arg-type]
+    outcome = shown if state["order"] == "ab" else swap_outcome(shown)
     return {"choice": choice.code, "outcome": str(outcome)}
 
 

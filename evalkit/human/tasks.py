@@ -64,16 +64,32 @@ class Task:
 
 
 def make_task(
-    campaign: Campaign, kind: TaskKind, judge: str, prompt_id: str, systems: Sequence[str], **extra: object
+    campaign: Campaign,
+    kind: TaskKind,
+    judge: str,
+    prompt_id: str,
+    systems: Sequence[str],
+    *,
+    overlap: bool = False,
+    per_item: int = 1,
+    check: CheckKind | None = None,
+    expected: str | None = None,
+    distractor: str | None = None,
 ) -> Task:
-    """A task with its opaque id."""
-    tid = (
-        "t"
-        + _digest(
-            campaign.name, kind, judge, prompt_id, *systems, extra.get("check"), extra.get("distractor")
-        )[:15]
+    """A task with its opaque id (a hash of what it is, so a restart finds the same ids)."""
+    digest = _digest(campaign.name, kind, judge, prompt_id, *systems, check, distractor)
+    return Task(
+        id=f"t{digest[:15]}",
+        kind=kind,
+        judge=judge,
+        prompt_id=prompt_id,
+        systems=tuple(systems),
+        overlap=overlap,
+        per_item=per_item,
+        check=check,
+        expected=expected,
+        distractor=distractor,
     )
-    return Task(id=tid, kind=kind, judge=judge, prompt_id=prompt_id, systems=tuple(systems), **extra)  # type: ignore[arg-type]
 
 
 def stratified_sample(
