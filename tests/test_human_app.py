@@ -275,3 +275,19 @@ def test_human_labels_reach_the_statistics(labeled: Path) -> None:
     rates = load_run(labeled).to_pandas("win_rates")
     human = rates[rates["source"] == "human:alice"].iloc[0]
     assert (human["n"], human["ties"], human["win_rate"]) == (8, 8, 0.5)
+
+
+def test_likert_grades_use_the_judge_scale(labeled: Path) -> None:
+    tokens = people(labeled, "alice")
+    plan = campaign(
+        tasks=[{"kind": "grade", "systems": [SECRET_SYSTEMS[0]], "judge": "helpfulness-6", "items": 1}]
+    )
+    client = signed_in(create_app(labeled, plan), tokens["alice"])
+    path, html = current_item(client)
+    assert html.count('class="choice"') == 6 and "exceptionally helpful" in html
+    assert answer(client, path, html, grade="7") == 422
+    assert answer(client, path, html, grade="5") == 303
+    _, grades = human_records(labeled)
+    assert [(g.scale, g.label, g.score, g.system) for g in grades] == [
+        ("helpfulness-1-6", "5", 5.0, SECRET_SYSTEMS[0])
+    ]

@@ -199,3 +199,25 @@ def test_a_live_dialogue_with_the_embedded_model_is_held_and_graded(tmp_path: Pa
     assert response.model_id
     grades = sorted((g.turn, g.label) for g in records.grades if g.prompt_id == prompt.id)
     assert grades == [(0, "pass"), (1, "excellent")]
+
+
+def test_per_turn_grades_with_the_keyboard(tmp_path: Path, chromium: Any) -> None:
+    run = make_run(tmp_path, 2, multi_turn_every=1)
+    campaign = write_campaign(tmp_path, tasks=[{"kind": "grade", "systems": [SECRET_SYSTEMS[1]], "items": 1}])
+    tokens = annotators(run, "alice")
+    server = Server(run, campaign, free_port(), tmp_path / "server.log").start()
+    try:
+        page = chromium.new_context().new_page()
+        page.goto(f"{server.url}/start?token={tokens['alice']}")
+        assert page.locator("fieldset.group").count() == 2
+        page.keyboard.press("1")  # the first reply's group
+        page.keyboard.press("3")  # then the next unanswered group
+        press(page, "Enter")
+        assert "All done" in page.content()
+    finally:
+        server.stop()
+    grades = RunDir(run, create=False).load_records().grades
+    assert sorted((g.turn, g.label) for g in grades if g.source == "human:alice") == [
+        (0, "fail"),
+        (1, "excellent"),
+    ]
