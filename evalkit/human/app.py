@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 import urllib.parse
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -40,7 +39,6 @@ ADMIN_COOKIE = "evalkit_admin"
 MAX_BODY = 64 * 1024
 MAX_FIELDS = 64
 FORM_TYPE = "application/x-www-form-urlencoded"
-Handler = Callable[[Request], Awaitable[Response]]
 
 
 class LabelServer:
