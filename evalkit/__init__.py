@@ -23,6 +23,8 @@ from evalkit.records import Grade, JudgeProvenance, Judgment, Message, Prompt, R
 
 if _typing.TYPE_CHECKING:
     from evalkit.api import Run, load_run, run, run_async
+    from evalkit.human.app import create_label_app
+    from evalkit.human.campaign import Campaign, load_campaign
     from evalkit.judging.seam import Grader, PairwiseJudge
     from evalkit.runner.config import JudgeConfig, RunConfig, SystemConfig, load_config
     from evalkit.runner.meta import RunMeta, RunRecords
@@ -42,6 +44,9 @@ _LAZY = {
     "RunRecords": "evalkit.runner.meta",
     "PairwiseJudge": "evalkit.judging.seam",
     "Grader": "evalkit.judging.seam",
+    "Campaign": "evalkit.human.campaign",
+    "load_campaign": "evalkit.human.campaign",
+    "create_label_app": "evalkit.human.app",
 }
 
 
@@ -59,6 +64,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BudgetExceededError",
+    "Campaign",
     "Completion",
     "CompletionRequest",
     "ConfigError",
@@ -86,6 +92,8 @@ __all__ = [
     "UnknownSpecError",
     "__version__",
     "create_generator",
+    "create_label_app",
+    "load_campaign",
     "load_config",
     "load_run",
     "run",

@@ -13,6 +13,7 @@ from rich.markup import escape
 
 from evalkit.errors import EvalkitError
 from evalkit.generators.registry import provider_table
+from evalkit.human.cli import label_app
 from evalkit.runner.config import load_config
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ app = typer.Typer(
 )
 console = Console()
 errors = Console(stderr=True)
+app.add_typer(label_app, name="label")
 
 
 @app.command()

@@ -23,6 +23,7 @@ import jsonlines
 from pydantic import BaseModel, ValidationError
 
 from evalkit.errors import ConfigError
+from evalkit.human.readonly import read_human_records
 from evalkit.records import Grade, Judgment, Prompt, Response
 from evalkit.runner.current import current_records
 from evalkit.runner.meta import RunMeta, RunRecords
@@ -266,7 +267,17 @@ class RunDir:
             handle.close()  # closing releases the lock, also when the process is killed
 
     def load_records(self) -> RunRecords:
-        """The folder's current records, for statistics and reports (stale ones left out and counted)."""
+        """The folder's current records, for statistics and reports (stale ones left out and counted).
+
+        Human labels (``labels.sqlite``, read without modifying it) join the records of the
+        same kinds, so statistics and the report treat them like any other verdict.
+        """
         meta = self.read_meta()
-        stored = {kind: self.store(kind).load() for kind in FILES}
+        human = read_human_records(self.path)
+        stored = {
+            "prompts": [*self.store("prompts").load(), *human.prompts],
+            "responses": [*self.store("responses").load(), *human.responses],
+            "judgments": [*self.store("judgments").load(), *human.judgments],
+            "grades": [*self.store("grades").load(), *human.grades],
+        }
         return current_records(meta, stored)
