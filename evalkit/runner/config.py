@@ -139,9 +139,13 @@ def parse_config(data: Any, *, source: str = "<config>", base_dir: Path | None =
     if base_dir is not None and "base_dir" not in data:
         data = {**data, "base_dir": str(base_dir)}
     try:
-        return RunConfig.model_validate(data)
+        config = RunConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(source, exc)) from exc
+    from evalkit.runner.references import check_references  # it imports this module
+
+    check_references(config, source)
+    return config
 
 
 def load_config(path: Path, overrides: dict[str, Any] | None = None) -> RunConfig:
