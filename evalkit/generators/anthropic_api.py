@@ -32,13 +32,14 @@ from evalkit.generators.api_base import (
     key_from_env,
     normalise_finish,
     sdk_http_client,
+    split_query,
 )
 from evalkit.generators.base import Completion, CompletionRequest, Generator
 from evalkit.generators.http_retry import AttemptError, Failure
 
 KNOWN_OPTIONS = frozenset(
     {
-        "base_url", "api_key_env", "http_transport", "api_version", "timeout", "max_concurrency",
+        "base_url", "headers", "api_key_env", "http_transport", "api_version", "timeout", "max_concurrency",
         "requests_per_minute", "tokens_per_minute", "max_attempts", "retry_initial_wait", "retry_max_wait",
     }
 )  # fmt: skip
@@ -125,15 +126,21 @@ class AnthropicGenerator(ApiGenerator):
 
     def _make_client(self) -> Any:
         anthropic = self.sdk
+        base_url, query = split_query(self.base_url)
         http_client = sdk_http_client(anthropic, self)
         return anthropic.AsyncAnthropic(
             api_key=self._secret,
-            base_url=self.base_url,
+            base_url=base_url,
+            default_query=query,
             max_retries=0,
             timeout=self.timeout_s,
             http_client=http_client,
-            default_headers={"anthropic-version": self.api_version} if self.api_version else None,
+            default_headers=self._default_headers() or None,
         )
+
+    def _default_headers(self) -> dict[str, str]:
+        version = {"anthropic-version": self.api_version} if self.api_version else {}
+        return {**self.headers, **version}
 
     def _sampling(self, request: CompletionRequest) -> dict[str, Any] | None:
         if self.api_version == LEGACY_API_VERSION:

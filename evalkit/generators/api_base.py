@@ -19,7 +19,7 @@ from abc import abstractmethod
 from collections.abc import Mapping, Sequence
 from types import ModuleType
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from evalkit.costs import estimate_request_tokens
 from evalkit.errors import ConfigError, MissingDependencyError, MissingKeyError
@@ -34,6 +34,8 @@ from evalkit.generators.http_retry import (
     parse_retry_after,
 )
 from evalkit.generators.limits import CallLimits
+from evalkit.generators.redaction import header_secrets, install_log_redaction, scrub, url_secrets
+from evalkit.generators.redaction import redact_url as redact_url  # re-exported for older imports
 
 DEFAULT_TIMEOUT_S = 120.0
 DETAIL_CHARS = 300
@@ -97,7 +99,9 @@ def sdk_http_client(sdk: ModuleType, generator: ApiGenerator) -> Any:
     carries no user:password (only the default client sends those as basic credentials).
     """
     size = generator.max_concurrency
-    limits = transport_module(sdk).Limits(max_connections=size, max_keepalive_connections=size)
+    transport = transport_module(sdk)
+    install_log_redaction(transport.__name__)  # it logs every request's full URL at INFO
+    limits = transport.Limits(max_connections=size, max_keepalive_connections=size)
     if _use_aiohttp(sdk, generator.transport, generator.base_url):
         return sdk.DefaultAioHttpClient(limits=limits, timeout=generator.timeout_s)
     return sdk.DefaultAsyncHttpxClient(limits=limits, timeout=generator.timeout_s)
@@ -109,16 +113,6 @@ def _use_aiohttp(sdk: ModuleType, transport: str, base_url: str | None) -> bool:
         raise MissingDependencyError("aiohttp", "api", "http_transport: aiohttp")
     plain_url = base_url is None or urlsplit(base_url).username is None
     return transport == "aiohttp" or (transport == "auto" and installed and plain_url)
-
-
-def redact_url(url: str) -> str:
-    """The URL without user:password, safe to show in messages."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def status_message(status: int, detail: str, *, provider: str, key_env: str | None) -> str:
@@ -156,6 +150,7 @@ class ApiGenerator(Generator):
     def __init__(
         self, spec: str, options: Mapping[str, Any], *, default_concurrency: int, key_env: str | None
     ) -> None:
+        install_log_redaction()
         limits = CallLimits.from_options(options, spec, default_concurrency)
         super().__init__(spec, max_concurrency=limits.max_concurrency)
         self.limits = limits
@@ -166,6 +161,7 @@ class ApiGenerator(Generator):
         if self.transport not in TRANSPORTS:
             raise ConfigError(f"model {spec!r}: option http_transport must be one of {', '.join(TRANSPORTS)}")
         self.base_url: str | None = None
+        self.headers = _headers(options, spec)
         self.key_env = key_env
         self._secret: str | None = None
         self._client: Any = None
@@ -244,11 +240,9 @@ class ApiGenerator(Generator):
         return None
 
     def _redact(self, text: str) -> str:
-        password = urlsplit(self.base_url).password if self.base_url else None
-        for secret in (self._secret, password):
-            if secret and len(secret) >= 4:
-                text = text.replace(secret, "[redacted]")
-        return text
+        """``text`` without the key, nor any credential in the base URL or the headers."""
+        secrets = [self._secret or "", *url_secrets(self.base_url), *header_secrets(self.headers)]
+        return scrub(text, secrets)
 
     async def aclose(self) -> None:
         """Close the SDK client. Safe to call twice.
@@ -259,6 +253,28 @@ class ApiGenerator(Generator):
         client, self._client = self._client, None
         if client is not None and self._client_loop is asyncio.get_running_loop():
             await client.close()
+
+
+def split_query(url: str | None) -> tuple[str | None, dict[str, str] | None]:
+    """A base URL without its query string, and that query as the SDKs' ``default_query``.
+
+    The SDKs append endpoint paths to the base URL as text, which would land after a query
+    string (``/v1?api-key=...`` + ``/chat/completions``); gateways that take keys in the query
+    still get them on every request this way.
+    """
+    if url is None or "?" not in url:
+        return url, None
+    base, _, query = url.partition("?")
+    return base, dict(parse_qsl(query, keep_blank_values=True))
+
+
+def _headers(options: Mapping[str, Any], spec: str) -> dict[str, str]:
+    headers = options.get("headers") or {}
+    if not isinstance(headers, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
+    ):
+        raise ConfigError(f"model {spec!r}: option headers must map header names to text values")
+    return dict(headers)
 
 
 def error_detail(exc: BaseException) -> str:

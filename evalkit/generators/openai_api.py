@@ -29,6 +29,7 @@ from evalkit.generators.api_base import (
     key_from_env,
     redact_url,
     sdk_http_client,
+    split_query,
 )
 from evalkit.generators.base import Completion, CompletionRequest, Generator
 from evalkit.generators.http_retry import AttemptError, Failure
@@ -46,7 +47,7 @@ PRESETS: dict[str, str] = {
 
 KNOWN_OPTIONS = frozenset(
     {
-        "base_url", "api_key_env", "http_transport", "model", "max_tokens_param", "timeout",
+        "base_url", "headers", "api_key_env", "http_transport", "model", "max_tokens_param", "timeout",
         "max_concurrency", "requests_per_minute", "tokens_per_minute", "max_attempts", "retry_initial_wait",
         "retry_max_wait",
     }
@@ -122,7 +123,7 @@ class OpenAIGenerator(ApiGenerator):
         host = httpx.URL(self.base_url or "https://api.openai.com").host
         if host not in {"127.0.0.1", "localhost", "::1", "0.0.0.0"}:
             return
-        url = f"{(self.base_url or '').rstrip('/')}/models"
+        url = endpoint(self.base_url or "", "models")
         try:
             async with httpx.AsyncClient(timeout=5) as probe:
                 await probe.get(url)
@@ -133,9 +134,10 @@ class OpenAIGenerator(ApiGenerator):
             ) from exc
 
     def _served_model(self) -> str:
-        url = f"{(self.base_url or '').rstrip('/')}/models"
+        url = endpoint(self.base_url or "", "models")
         try:
-            reply = httpx.get(url, headers={"Authorization": f"Bearer {self._secret}"}, timeout=10)
+            headers = {"Authorization": f"Bearer {self._secret}", **self.headers}
+            reply = httpx.get(url, headers=headers, timeout=10)
             reply.raise_for_status()
             served = [str(entry["id"]) for entry in reply.json()["data"]]
         except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
@@ -152,13 +154,16 @@ class OpenAIGenerator(ApiGenerator):
 
     def _make_client(self) -> Any:
         openai = self.sdk
+        base_url, query = split_query(self.base_url)
         http_client = sdk_http_client(openai, self)
         return openai.AsyncOpenAI(
             api_key=self._secret,
-            base_url=self.base_url,
+            base_url=base_url,
+            default_query=query,
             max_retries=0,
             timeout=self.timeout_s,
             http_client=http_client,
+            default_headers=self.headers or None,
         )
 
     async def _send(self, client: Any, request: CompletionRequest) -> Completion:
@@ -187,6 +192,12 @@ class OpenAIGenerator(ApiGenerator):
                 )
             )
         return {"repetition_penalty": penalty}
+
+
+def endpoint(base_url: str, path: str) -> str:
+    """``path`` under ``base_url``, keeping the base URL's query string (some gateways put keys there)."""
+    url = httpx.URL(base_url)
+    return str(url.copy_with(path=url.path.rstrip("/") + "/" + path))
 
 
 def create_openai(name: str, options: Mapping[str, Any]) -> Generator:

@@ -17,7 +17,7 @@ from typing import Any
 from evalkit.cache import ResponseCache
 from evalkit.costs import CostMeter, PriceTable, budget_exceeded
 from evalkit.errors import BudgetExceededError
-from evalkit.generators.api_base import redact_url
+from evalkit.generators.redaction import redact_options
 from evalkit.judging import Grader, PairwiseJudge, load_judge, make_judge
 from evalkit.prompts import load_prompt_set
 from evalkit.records import Grade, Judgment, Prompt, Response
@@ -237,8 +237,8 @@ class Pipeline:
 
 
 def _redacted(options: dict[str, Any]) -> dict[str, Any]:
-    """Options as stored in run.json and reports: URLs without user:password."""
-    return {k: redact_url(v) if isinstance(v, str) and "://" in v else v for k, v in options.items()}
+    """Options as stored in run.json and reports: no credential in URLs, headers or values."""
+    return redact_options(options)
 
 
 def _judgment_key(j: Judgment) -> tuple[Any, ...]:
