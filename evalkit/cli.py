@@ -92,6 +92,9 @@ def run(
             f"{result.extra.get('cache_hits', 0)} cache hits, {result.errors} errors ({result.seconds:.1f}s)"
         )
     console.print(f"model calls: {pipeline.backends.calls}")
+    for spec, warnings in sorted(pipeline.backends.warnings.items()):
+        found = ", ".join(f"{count} {warning}" for warning, count in sorted(warnings.items()))
+        console.print(f"warnings from {spec}: {found}")
     local_judges = sorted({j.model for j in resolved.judges if j.model.startswith(("local/", "gguf/"))})
     if local_judges:
         console.print(

@@ -25,13 +25,14 @@ from types import ModuleType
 from typing import Any
 
 from evalkit.errors import MissingDependencyError
-from evalkit.generators.api_base import (
-    ApiGenerator,
+from evalkit.generators.api_base import ApiGenerator
+from evalkit.generators.api_support import (
     MalformedResponseError,
     check_options,
     key_from_env,
     normalise_finish,
     sdk_http_client,
+    sdk_timeout,
     split_query,
 )
 from evalkit.generators.base import Completion, CompletionRequest, Generator
@@ -41,6 +42,7 @@ KNOWN_OPTIONS = frozenset(
     {
         "base_url", "headers", "api_key_env", "http_transport", "api_version", "timeout", "max_concurrency",
         "requests_per_minute", "tokens_per_minute", "max_attempts", "retry_initial_wait", "retry_max_wait",
+        "circuit_breaker",
     }
 )  # fmt: skip
 LEGACY_API_VERSION = "2023-06-01"
@@ -133,7 +135,7 @@ class AnthropicGenerator(ApiGenerator):
             base_url=base_url,
             default_query=query,
             max_retries=0,
-            timeout=self.timeout_s,
+            timeout=sdk_timeout(self.sdk, self.timeout_s),
             http_client=http_client,
             default_headers=self._default_headers() or None,
         )

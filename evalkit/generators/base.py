@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from evalkit.errors import ConfigError
 from evalkit.records import Message
 
 
@@ -77,6 +78,23 @@ class Completion(BaseModel):
     latency_s: float = 0.0
     rendered_prompt: str = ""
     logprobs: tuple[TokenLogprob, ...] | None = None
+    warnings: tuple[str, ...] = ()
+    """What the backend had to change about the request, e.g. "logprobs_unsupported"."""
+
+
+def check_concurrency(spec: str, value: int) -> int:
+    """``value`` when it is a whole number >= 1; a ConfigError naming the model otherwise.
+
+    Raises:
+        ConfigError: With nothing allowed in flight, a run would wait forever.
+
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(
+            f"model {spec!r}: option max_concurrency must be a whole number >= 1 (got {value!r}); "
+            "with 0 nothing could ever run"
+        )
+    return value
 
 
 class Generator(ABC):
@@ -93,7 +111,7 @@ class Generator(ABC):
 
     def __init__(self, spec: str, *, max_concurrency: int = 4) -> None:
         self.spec = spec
-        self.max_concurrency = max_concurrency
+        self.max_concurrency = check_concurrency(spec, max_concurrency)
         self._semaphore: asyncio.Semaphore | None = None
 
     @abstractmethod

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from evalkit.errors import ConfigError, GenerationError
+from evalkit.generators.endpoint import Cause
 
 T = TypeVar("T")
 LOG = logging.getLogger("evalkit.generators")
@@ -39,6 +40,7 @@ class Failure:
         retryable: Whether waiting and trying again can help.
         status: The HTTP status, when there was a response.
         retry_after: Seconds the server asked us to wait, when it said.
+        cause: For failures without an answer: refused, dns, connect_timeout, timeout, dropped.
 
     """
 
@@ -46,6 +48,7 @@ class Failure:
     retryable: bool
     status: int | None = None
     retry_after: float | None = None
+    cause: Cause | None = None
 
 
 class AttemptError(Exception):

@@ -23,17 +23,18 @@ from typing import Any
 import httpx
 
 from evalkit.errors import ConfigError, MissingDependencyError
-from evalkit.generators.api_base import (
-    ApiGenerator,
+from evalkit.generators.api_base import ApiGenerator
+from evalkit.generators.api_support import (
     check_options,
     key_from_env,
-    redact_url,
     sdk_http_client,
+    sdk_timeout,
     split_query,
 )
 from evalkit.generators.base import Completion, CompletionRequest, Generator
 from evalkit.generators.http_retry import AttemptError, Failure
 from evalkit.generators.openai_wire import chat_arguments, completion_arguments, parse_chat, parse_completion
+from evalkit.generators.redaction import redact_url
 
 PRESETS: dict[str, str] = {
     "vllm": "http://127.0.0.1:8000/v1",
@@ -50,6 +51,7 @@ KNOWN_OPTIONS = frozenset(
         "base_url", "headers", "api_key_env", "http_transport", "model", "max_tokens_param", "timeout",
         "max_concurrency", "requests_per_minute", "tokens_per_minute", "max_attempts", "retry_initial_wait",
         "retry_max_wait",
+        "circuit_breaker",
     }
 )  # fmt: skip
 NO_KEY = "no-key-needed"
@@ -161,7 +163,7 @@ class OpenAIGenerator(ApiGenerator):
             base_url=base_url,
             default_query=query,
             max_retries=0,
-            timeout=self.timeout_s,
+            timeout=sdk_timeout(self.sdk, self.timeout_s),
             http_client=http_client,
             default_headers=self.headers or None,
         )

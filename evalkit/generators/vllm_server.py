@@ -39,7 +39,7 @@ from evalkit.generators.vllm_config import ENGINE_OPTIONS, OUTPUT_CHANGING, Vllm
 
 CLIENT_OPTIONS = (
     "timeout", "max_concurrency", "max_attempts", "retry_initial_wait", "retry_max_wait", "http_transport",
-    "api_key_env",
+    "api_key_env", "circuit_breaker",
 )  # fmt: skip
 SERVER_OPTIONS = ("url", "server_args", "startup_timeout_s")
 LOG_TAIL_LINES = 30

@@ -12,7 +12,13 @@ from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from evalkit.errors import BudgetExceededError, ConfigError, MissingDependencyError, MissingKeyError
+from evalkit.errors import (
+    BudgetExceededError,
+    ConfigError,
+    EndpointUnavailableError,
+    MissingDependencyError,
+    MissingKeyError,
+)
 from evalkit.runner.backends import CURRENT_STAGE
 from evalkit.runner.progress import StageProgress
 from evalkit.runner.rundir import RecordStore
@@ -24,6 +30,7 @@ FATAL_ERRORS: tuple[type[Exception], ...] = (
     MissingDependencyError,
     MissingKeyError,
     BudgetExceededError,
+    EndpointUnavailableError,
 )
 """Errors that are not about one item: they stop the item (and, except the budget, the run)."""
 
