@@ -95,7 +95,13 @@ def run(
     for spec, warnings in sorted(pipeline.backends.warnings.items()):
         found = ", ".join(f"{count} {warning}" for warning, count in sorted(warnings.items()))
         console.print(f"warnings from {spec}: {found}")
-    local_judges = sorted({j.model for j in resolved.judges if j.model.startswith(("local/", "gguf/"))})
+    local_judges = sorted(
+        {
+            j.model
+            for j in resolved.judges
+            if pipeline.backends.generator(j.model, j.options).capabilities.base_model
+        }
+    )
     if local_judges:
         console.print(
             f"note: the judge {', '.join(local_judges)} is a small local base model: its verdicts are "

@@ -16,20 +16,12 @@ from abc import abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from types import ModuleType
-from typing import Any
+from typing import Any, ClassVar
 
 from evalkit.costs import estimate_request_tokens
-from evalkit.errors import ConfigError
-from evalkit.generators.api_support import (
-    DETAIL_CHARS,
-    TRANSPORTS,
-    MalformedResponseError,
-    error_detail,
-    headers_option,
-    status_message,
-)
+from evalkit.generators.api_support import DETAIL_CHARS, MalformedResponseError, error_detail, status_message
 from evalkit.generators.base import Completion, CompletionRequest, Generator, check_concurrency
-from evalkit.generators.endpoint import CircuitBreaker, breaker_threshold, cause_of, describe_cause
+from evalkit.generators.endpoint import CircuitBreaker, cause_of, describe_cause
 from evalkit.generators.http_retry import (
     AttemptError,
     Failure,
@@ -41,6 +33,7 @@ from evalkit.generators.http_retry import (
 )
 from evalkit.generators.limits import CallLimits
 from evalkit.generators.logprob_support import LogprobSupport
+from evalkit.generators.options import ApiOptions, parse_options
 from evalkit.generators.redaction import header_secrets, install_log_redaction, scrub, url_secrets
 
 DEFAULT_TIMEOUT_S = 120.0
@@ -71,22 +64,31 @@ class ApiGenerator(Generator):
     """
 
     provider_label = "API"
+    Options: ClassVar[type[ApiOptions]] = ApiOptions
 
     def __init__(
-        self, spec: str, options: Mapping[str, Any], *, default_concurrency: int, key_env: str | None
+        self,
+        spec: str,
+        options: Mapping[str, Any] | ApiOptions,
+        *,
+        default_concurrency: int,
+        key_env: str | None,
     ) -> None:
         install_log_redaction()
-        self.limits = CallLimits.from_options(options, spec, default_concurrency)
+        self.options = parse_options(self.Options, spec, options)
+        self.limits = CallLimits.from_parsed(self.options, default_concurrency)
         super().__init__(spec, max_concurrency=self.limits.max_concurrency)
-        self.policy = RetryPolicy.from_options(options, spec)
+        self.policy = RetryPolicy(
+            max_attempts=self.options.max_attempts,
+            initial_wait=float(self.options.retry_initial_wait),
+            max_wait=float(self.options.retry_max_wait),
+        )
         self.stats = RetryStats()
-        self.breaker = CircuitBreaker(spec, breaker_threshold(options, spec))
-        self.timeout_s = float(options.get("timeout", DEFAULT_TIMEOUT_S))
-        self.transport = str(options.get("http_transport", "auto"))
-        if self.transport not in TRANSPORTS:
-            raise ConfigError(f"model {spec!r}: option http_transport must be one of {', '.join(TRANSPORTS)}")
+        self.breaker = CircuitBreaker(spec, self.options.circuit_breaker)
+        self.timeout_s = float(self.options.timeout)
+        self.transport = self.options.http_transport
         self.base_url: str | None = None
-        self.headers = headers_option(options, spec)
+        self.headers = dict(self.options.headers)
         self.key_env = key_env
         self.logprobs = LogprobSupport(spec)
         self._secret: str | None = None

@@ -14,7 +14,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from evalkit.errors import ConfigError, MissingDependencyError, MissingKeyError
+from evalkit.errors import MissingDependencyError, MissingKeyError
 from evalkit.generators.redaction import install_log_redaction
 
 if TYPE_CHECKING:
@@ -40,20 +40,6 @@ def normalise_finish(reason: str | None) -> str:
     return FINISH_REASONS.get(reason, reason)
 
 
-def check_options(spec: str, options: Mapping[str, Any], known: frozenset[str]) -> None:
-    """Reject keys in options (they would be written to run.json) and unknown option names."""
-    if "api_key" in options:
-        raise ConfigError(
-            f"model {spec!r}: do not put an API key in the config (it would be saved with the run); "
-            "put it in an environment variable and name that variable with the option api_key_env"
-        )
-    unknown = sorted(set(options) - known)
-    if unknown:
-        raise ConfigError(
-            f"model {spec!r}: unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-        )
-
-
 def key_from_env(env_var: str, provider: str) -> str:
     """The key in ``env_var``, or MissingKeyError naming the variable."""
     key = os.environ.get(env_var, "").strip()
@@ -68,7 +54,6 @@ def transport_module(sdk: ModuleType) -> Any:
     return importlib.import_module(base.__module__.partition(".")[0])
 
 
-TRANSPORTS = ("auto", "aiohttp", "httpx")
 CONNECT_TIMEOUT_S = 10.0
 """Seconds to wait for a connection: a host that does not accept one in this time is unreachable."""
 
@@ -132,16 +117,6 @@ def split_query(url: str | None) -> tuple[str | None, dict[str, str] | None]:
         return url, None
     base, _, query = url.partition("?")
     return base, dict(parse_qsl(query, keep_blank_values=True))
-
-
-def headers_option(options: Mapping[str, Any], spec: str) -> dict[str, str]:
-    """The ``headers`` option, checked: header names to text values (sent with every request)."""
-    headers = options.get("headers") or {}
-    if not isinstance(headers, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
-    ):
-        raise ConfigError(f"model {spec!r}: option headers must map header names to text values")
-    return dict(headers)
 
 
 def error_detail(exc: BaseException) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -97,17 +98,65 @@ def check_concurrency(spec: str, value: int) -> int:
     return value
 
 
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend can do, declared by each provider (never guessed from its spec).
+
+    Attributes:
+        structured_output: Honours ``response_format`` JSON schemas (constrained decoding),
+            so judges can ask for their verdict as JSON.
+        logprobs: Returns token log-probabilities when a request asks for them.
+        raw_prompt: Takes a raw text prompt (completion-style templates), not only chat.
+        local: Runs on this machine: no API key, no per-call price, no network.
+        scores_continuation: Can score a given continuation (log-probabilities of text
+            it is handed rather than text it generates), as llama.cpp and vLLM can.
+        base_model: Serves a pretrained base model by default: judges send it one
+            plain-text prompt (it never learned a chat format), and reports flag its
+            verdicts as a demonstration of the pipeline, not evidence.
+        scripted: Answers are scripted, not a model's (the offline ``fake/`` backend).
+
+    """
+
+    structured_output: bool = False
+    logprobs: bool = False
+    raw_prompt: bool = True
+    local: bool = False
+    scores_continuation: bool = False
+    base_model: bool = False
+    scripted: bool = False
+
+    @property
+    def demonstration_only(self) -> bool:
+        """Whether its verdicts only demonstrate the pipeline (a tiny base model or a script)."""
+        return self.base_model or self.scripted
+
+
 class Generator(ABC):
     """A model backend. Subclasses implement ``complete``; ``spec`` is their identity.
 
     Attributes:
         spec: The spec string it was built from, e.g. "openai/gpt-4o".
         max_concurrency: Requests in flight at once for this backend.
+        capabilities: What it can do; subclasses declare theirs (instances may narrow it).
 
     """
 
-    supports_logprobs: bool = False
-    supports_raw_prompt: bool = True
+    capabilities: Capabilities = Capabilities()
+
+    @property
+    def supports_logprobs(self) -> bool:
+        """Shorthand for ``capabilities.logprobs``."""
+        return self.capabilities.logprobs
+
+    @property
+    def supports_raw_prompt(self) -> bool:
+        """Shorthand for ``capabilities.raw_prompt``."""
+        return self.capabilities.raw_prompt
+
+    @property
+    def supports_structured(self) -> bool:
+        """Shorthand for ``capabilities.structured_output``."""
+        return self.capabilities.structured_output
 
     def __init__(self, spec: str, *, max_concurrency: int = 4) -> None:
         self.spec = spec

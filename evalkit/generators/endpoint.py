@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import errno
 import socket
-from collections.abc import Iterator, Mapping
-from typing import Any, Literal
+from collections.abc import Iterator
+from typing import Literal
 
-from evalkit.errors import ConfigError, EndpointUnavailableError
+from evalkit.errors import EndpointUnavailableError
 
 Cause = Literal["refused", "dns", "connect_timeout", "timeout", "dropped"]
 ENDPOINT_CAUSES: frozenset[Cause] = frozenset({"refused", "dns", "connect_timeout", "timeout"})
@@ -67,19 +67,6 @@ def describe_cause(cause: Cause, where: str, timeout_s: float) -> str:
         "timeout": f"{where} did not answer within {timeout_s:g}s (slow models: raise the option 'timeout')",
         "dropped": f"the connection to {where} broke before an answer arrived",
     }[cause]
-
-
-def breaker_threshold(options: Mapping[str, Any], spec: str) -> int:
-    """The option ``circuit_breaker``: endpoint failures in a row that stop the run (0: never).
-
-    Raises:
-        ConfigError: The value is not a whole number >= 0.
-
-    """
-    value = options.get("circuit_breaker", DEFAULT_BREAKER_THRESHOLD)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ConfigError(f"model {spec!r}: option circuit_breaker must be a whole number >= 0 (0: off)")
-    return value
 
 
 class CircuitBreaker:

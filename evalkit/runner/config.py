@@ -10,7 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from evalkit.errors import ConfigError
-from evalkit.generators.base import SamplingParams
+from evalkit.generators.base import Capabilities, SamplingParams
 
 DEFAULT_OUTPUT_DIR = "reports"
 
@@ -40,15 +40,20 @@ class JudgeConfig(_Strict):
     text_prompt: bool | None = Field(
         None,
         description="send the judge one plain-text prompt instead of chat messages; "
-        "default: on for local base models (local/, gguf/), whose chat format they never learned",
+        "default: on for backends that declare a base model (local/, gguf/): no chat format learned",
+    )
+    structured: bool = Field(
+        False,
+        description="ask for the verdict as JSON that follows the judge's schema (response_format); "
+        "needs a backend that declares structured output (llama.cpp, vLLM, OpenAI)",
     )
     options: dict[str, Any] = Field(default_factory=dict)
 
-    def uses_text_prompt(self) -> bool:
-        """Whether the judge gets a plain-text prompt (explicit setting, else by model kind)."""
+    def uses_text_prompt(self, capabilities: Capabilities) -> bool:
+        """Whether the judge gets a plain-text prompt (explicit setting, else the backend's declaration)."""
         if self.text_prompt is not None:
             return self.text_prompt
-        return self.model.startswith(("local/", "gguf/"))
+        return capabilities.base_model
 
 
 class PanelConfig(_Strict):

@@ -16,7 +16,7 @@ from typing import Any
 
 from evalkit.cache import ResponseCache
 from evalkit.costs import CostMeter, PriceTable, budget_exceeded
-from evalkit.errors import BudgetExceededError
+from evalkit.errors import BudgetExceededError, ConfigError
 from evalkit.generators.redaction import redact_options
 from evalkit.judging import Grader, PairwiseJudge, load_judge, make_judge
 from evalkit.prompts import load_prompt_set
@@ -91,14 +91,19 @@ class Pipeline:
             if judge_config.judge.endswith((".yaml", ".yml"))
             else judge_config.judge
         )
-        generator = self.backends.generator(judge_config.model, judge_config.options)
+        capabilities = self.backends.generator(judge_config.model, judge_config.options).capabilities
+        if judge_config.structured and not capabilities.structured_output:
+            raise ConfigError(
+                f"judge {judge_config.judge!r} on {judge_config.model}: 'structured: true' needs a backend "
+                "that declares structured output, and this one does not; remove it"
+            )
         return make_judge(
             spec,
             judge_config.model,
             source=judge_source(judge_config, spec.name),
-            supports_logprobs=generator.supports_logprobs,
-            supports_structured=bool(getattr(generator, "supports_structured", False)),
-            text_prompt=judge_config.uses_text_prompt(),
+            supports_logprobs=capabilities.logprobs,
+            supports_structured=judge_config.structured,
+            text_prompt=judge_config.uses_text_prompt(capabilities),
         )
 
     def templates(self) -> dict[str, SystemTemplate]:
@@ -114,9 +119,10 @@ class Pipeline:
         """The config as run, plus what each judge resolved to, for run.json and the report."""
         data = self.config.model_dump(mode="json")
         data["judges"] = [
-            {**jc.model_dump(mode="json"), "source": j.source, "kind": j.spec.kind, "version": j.spec.version}
+            {**jc.model_dump(mode="json"), "source": j.source, "kind": j.spec.kind, "version": j.spec.version,
+             "capabilities": asdict(self.backends.generator(jc.model, jc.options).capabilities)}
             for jc, j in zip(self.config.judges, self.judges, strict=True)
-        ]
+        ]  # fmt: skip
         data["comparisons"] = [list(p) for p in self.config.pairs()]
         for entry in (*data["systems"], *data["judges"]):
             entry["options"] = _redacted(entry.get("options", {}))

@@ -1,4 +1,4 @@
-"""Check the names a run config refers to (model providers, templates, judges) when it loads.
+"""Check what a run config refers to (providers and their options, templates, judges) when it loads.
 
 Each error is raised again with the config file and the field in front, e.g.
 ``exp.yaml: systems[1].model: unknown model provider 'foo'; known providers: ...``, so a
@@ -32,8 +32,13 @@ def named(config: RunConfig, value: str) -> str | Path:
 def _check_provider(spec: str) -> None:
     from evalkit.generators.registry import load_factory, split_spec
 
-    provider, _ = split_spec(spec)
-    load_factory(provider)
+    load_factory(split_spec(spec)[0])
+
+
+def _check_options(spec: str, options: dict[str, Any]) -> None:
+    from evalkit.generators.registry import check_options
+
+    check_options(spec, options)
 
 
 def check_references(config: RunConfig, source: str) -> None:
@@ -49,7 +54,9 @@ def check_references(config: RunConfig, source: str) -> None:
 
     for index, system in enumerate(config.systems):
         _at(source, f"systems[{index}].model", partial(_check_provider, system.model))
+        _at(source, f"systems[{index}].options", partial(_check_options, system.model, system.options))
         _at(source, f"systems[{index}].template", partial(load_template, named(config, system.template)))
     for index, judge in enumerate(config.judges):
         _at(source, f"judges[{index}].model", partial(_check_provider, judge.model))
+        _at(source, f"judges[{index}].options", partial(_check_options, judge.model, judge.options))
         _at(source, f"judges[{index}].judge", partial(load_judge, named(config, judge.judge)))
