@@ -11,13 +11,22 @@ from typing import TYPE_CHECKING, Any
 from evalkit.errors import (
     BudgetExceededError,
     ConfigError,
+    EndpointUnavailableError,
     EvalkitError,
     GenerationError,
     MissingDependencyError,
     MissingKeyError,
     UnknownSpecError,
 )
-from evalkit.generators.base import Completion, CompletionRequest, Generator, SamplingParams, TokenLogprob
+from evalkit.generators.base import (
+    Capabilities,
+    Completion,
+    CompletionRequest,
+    Generator,
+    SamplingParams,
+    TokenLogprob,
+)
+from evalkit.generators.options import ProviderOptions
 from evalkit.generators.registry import create_generator
 from evalkit.records import Grade, JudgeProvenance, Judgment, Message, Prompt, Response, RunRecords
 
@@ -49,9 +58,11 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BudgetExceededError",
+    "Capabilities",
     "Completion",
     "CompletionRequest",
     "ConfigError",
+    "EndpointUnavailableError",
     "EvalkitError",
     "GenerationError",
     "Generator",
@@ -63,6 +74,7 @@ __all__ = [
     "MissingDependencyError",
     "MissingKeyError",
     "Prompt",
+    "ProviderOptions",
     "Response",
     "Run",
     "RunConfig",

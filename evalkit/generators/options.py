@@ -71,7 +71,7 @@ def _message(model: type[ProviderOptions], spec: str, exc: ValidationError, data
     first = errors[0]
     name = str(first["loc"][0]) if first["loc"] else ""
     field = model.model_fields.get(name)
-    if field is not None and field.description and len(first["loc"]) == 1:
+    if field is not None and field.description:
         return f"model {spec!r}: option {name!r} must be {field.description}, got {data.get(name)!r}"
     where = ".".join(str(part) for part in first["loc"]) or "(options)"
     return f"model {spec!r}: option {where!r}: {first['msg']}"
