@@ -16,9 +16,9 @@ from test_cli import evalkit
 
 from evalkit import cli
 from evalkit.errors import EndpointUnavailableError, GenerationError
+from evalkit.generators.api.logprob_support import NO_LOGPROBS
+from evalkit.generators.api.openai_api import OpenAIGenerator, create_compatible
 from evalkit.generators.base import CompletionRequest
-from evalkit.generators.logprob_support import NO_LOGPROBS
-from evalkit.generators.openai_api import OpenAIGenerator, create_compatible
 from evalkit.records import Message
 
 pytest.importorskip("openai", reason="needs the openai SDK: pip install 'evalkit[api]'")

@@ -10,13 +10,13 @@ from test_cli import assert_user_error, evalkit, write_config, write_prompts
 
 import evalkit as ek
 from evalkit.errors import ConfigError
-from evalkit.generators.anthropic_api import AnthropicGenerator
+from evalkit.generators.api.anthropic_api import AnthropicGenerator
 from evalkit.generators.base import Capabilities, Completion, CompletionRequest, Generator
 from evalkit.generators.fake import FakeGenerator
-from evalkit.generators.llamacpp import LlamaCppGenerator
+from evalkit.generators.llamacpp.backend import LlamaCppGenerator
 from evalkit.generators.registry import create_generator
-from evalkit.generators.vllm_engine import VllmGenerator
-from evalkit.generators.vllm_server import VllmServerGenerator
+from evalkit.generators.vllm.engine import VllmGenerator
+from evalkit.generators.vllm.server import VllmServerGenerator
 from evalkit.report.header import JudgeInfo
 
 PROMPTS = ['{"id": "p1", "prompt": "Say hello."}', '{"id": "p2", "prompt": "Write a haiku."}']

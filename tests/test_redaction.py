@@ -9,7 +9,7 @@ import pytest
 from api_helpers import LoopbackServer, Reply, SeenRequest, openai_chat_body, openai_error_body
 
 from evalkit import cli
-from evalkit.generators.redaction import redact_headers, redact_options, redact_url, scrub
+from evalkit.generators.api.redaction import redact_headers, redact_options, redact_url, scrub
 
 pytest.importorskip("openai", reason="needs the openai SDK: pip install 'evalkit[api]'")
 

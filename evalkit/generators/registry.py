@@ -27,13 +27,13 @@ ENTRY_POINT_GROUP = "evalkit.generators"
 # Also declared as entry points; kept here so a source checkout without an install works.
 BUILTIN_PROVIDERS: dict[str, str] = {
     "fake": "evalkit.generators.fake:create",
-    "local": "evalkit.generators.llamacpp:create_packaged",
-    "gguf": "evalkit.generators.llamacpp:create_from_path",
-    "openai": "evalkit.generators.openai_api:create_openai",
-    "openai-compatible": "evalkit.generators.openai_api:create_compatible",
-    "anthropic": "evalkit.generators.anthropic_api:create",
-    "vllm": "evalkit.generators.vllm_engine:create",
-    "vllm-server": "evalkit.generators.vllm_server:create",
+    "local": "evalkit.generators.llamacpp.backend:create_packaged",
+    "gguf": "evalkit.generators.llamacpp.backend:create_from_path",
+    "openai": "evalkit.generators.api.openai_api:create_openai",
+    "openai-compatible": "evalkit.generators.api.openai_api:create_compatible",
+    "anthropic": "evalkit.generators.api.anthropic_api:create",
+    "vllm": "evalkit.generators.vllm.engine:create",
+    "vllm-server": "evalkit.generators.vllm.server:create",
 }
 
 

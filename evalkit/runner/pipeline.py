@@ -17,7 +17,7 @@ from typing import Any
 from evalkit.cache import ResponseCache
 from evalkit.costs import CostMeter, PriceTable, budget_exceeded
 from evalkit.errors import BudgetExceededError, ConfigError
-from evalkit.generators.redaction import redact_options
+from evalkit.generators.api.redaction import redact_options
 from evalkit.judging import Grader, PairwiseJudge, load_judge, make_judge
 from evalkit.prompts import load_prompt_set
 from evalkit.records import Grade, Judgment, Prompt, Response
@@ -27,7 +27,7 @@ from evalkit.runner.progress import StageProgress
 from evalkit.runner.rundir import RunDir
 from evalkit.runner.stages import StageResult, run_stage
 from evalkit.runner.work import ResponseIndex, generation_items, grading_items, pairwise_items
-from evalkit.templates import SystemTemplate, load_template
+from evalkit.system_templates import SystemTemplate, load_template
 
 TRACKED_PACKAGES = (
     "evalkit",

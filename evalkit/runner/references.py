@@ -50,7 +50,7 @@ def check_references(config: RunConfig, source: str) -> None:
 
     """
     from evalkit.judging import load_judge
-    from evalkit.templates import load_template
+    from evalkit.system_templates import load_template
 
     for index, system in enumerate(config.systems):
         _at(source, f"systems[{index}].model", partial(_check_provider, system.model))

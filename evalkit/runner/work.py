@@ -10,7 +10,7 @@ from evalkit.judging import Grader, PairwiseJudge
 from evalkit.records import Grade, Judgment, Order, Prompt, Response, Usage
 from evalkit.runner.config import JudgeConfig, SystemConfig
 from evalkit.runner.stages import FATAL_ERRORS, WorkItem, describe_error
-from evalkit.templates import SystemTemplate
+from evalkit.system_templates import SystemTemplate
 
 ResponseIndex = Mapping[tuple[str, str, int], Response]
 

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from evalkit.errors import GenerationError
-from evalkit.generators.endpoint import Cause
+from evalkit.generators.api.endpoint import Cause
 from evalkit.generators.options import api_fields
 
 T = TypeVar("T")

@@ -3,7 +3,7 @@
 The server runs as a subprocess of this Python on 127.0.0.1 and a free port, and is
 stopped by :meth:`VllmServerGenerator.aclose` (terminate, then kill after a grace
 period; also at interpreter exit, so none is left behind). Requests go through the
-OpenAI-compatible generator (evalkit.generators.openai_api). ``options.url`` attaches
+OpenAI-compatible generator (evalkit.generators.api.openai_api). ``options.url`` attaches
 to a server that is already running instead of starting one.
 
 The model part of the spec resolves as for ``vllm/`` (the packaged alias, a directory, a
@@ -34,10 +34,10 @@ import httpx
 from pydantic import Field, StrictFloat, StrictInt, StrictStr, create_model
 
 from evalkit.errors import EvalkitError, MissingDependencyError
+from evalkit.generators.api.openai_api import create_compatible
 from evalkit.generators.base import Capabilities, Completion, CompletionRequest, Generator
-from evalkit.generators.openai_api import create_compatible
 from evalkit.generators.options import ApiOptions, ProviderOptions, parse_options
-from evalkit.generators.vllm_config import (
+from evalkit.generators.vllm.config import (
     ENGINE_FIELDS,
     ENGINE_OPTIONS,
     OUTPUT_CHANGING,
@@ -219,7 +219,7 @@ class VllmServerGenerator(Generator):
             return self.server.base_url
 
     def _engine_args(self) -> dict[str, Any]:
-        from evalkit.generators.vllm_runtime import engine_defaults_for_cpu
+        from evalkit.generators.vllm.runtime import engine_defaults_for_cpu
 
         return engine_defaults_for_cpu(dict(self.engine_args))
 

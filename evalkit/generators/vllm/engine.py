@@ -2,7 +2,7 @@
 
 Specs:
     vllm/gemma-3-270m    the packaged Gemma 3 270M GGUF, converted once to a Hugging Face
-                         directory (see evalkit.generators.hf_convert)
+                         directory (see evalkit.generators.vllm.hf_convert)
     vllm/<directory>     a Hugging Face model directory on disk
     vllm/<file.gguf>     a Gemma 3 GGUF file, converted the same way
     vllm/<org>/<name>    a model name vLLM resolves itself
@@ -33,9 +33,9 @@ from typing import Any
 from evalkit.errors import GenerationError, MissingDependencyError
 from evalkit.generators.base import Capabilities, Completion, CompletionRequest, Generator
 from evalkit.generators.options import parse_options
-from evalkit.generators.vllm_config import OUTPUT_CHANGING, VllmOptions, resolve_model
-from evalkit.generators.vllm_config import Options as Options  # this provider's options model
-from evalkit.generators.vllm_runtime import (
+from evalkit.generators.vllm.config import OUTPUT_CHANGING, VllmOptions, resolve_model
+from evalkit.generators.vllm.config import Options as Options  # this provider's options model
+from evalkit.generators.vllm.runtime import (
     MicroBatcher,
     SharedEngine,
     import_vllm,

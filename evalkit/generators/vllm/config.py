@@ -1,7 +1,7 @@
 """What the ``vllm/`` and ``vllm-server/`` backends load, and with which engine options.
 
 A spec's model part is the packaged alias (``gemma-3-270m``), a Hugging Face directory, a
-Gemma 3 GGUF file (converted on first use, see evalkit.generators.hf_convert) or a name
+Gemma 3 GGUF file (converted on first use, see evalkit.generators.vllm.hf_convert) or a name
 vLLM resolves itself. Options are checked here once, with errors naming the option.
 """
 
@@ -18,10 +18,10 @@ from typing import Any
 from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr, create_model
 
 from evalkit.errors import ConfigError
-from evalkit.generators import hf_convert
-from evalkit.generators.llamacpp import PACKAGED_MODELS
-from evalkit.generators.llamacpp_engine import file_fingerprint
+from evalkit.generators.llamacpp.backend import PACKAGED_MODELS
+from evalkit.generators.llamacpp.engine import file_fingerprint
 from evalkit.generators.options import ProviderOptions, parse_options
+from evalkit.generators.vllm import hf_convert
 
 ENGINE_OPTIONS: dict[str, type | tuple[type, ...]] = {
     "dtype": str,

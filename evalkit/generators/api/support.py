@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from evalkit.errors import MissingDependencyError, MissingKeyError
-from evalkit.generators.redaction import install_log_redaction
+from evalkit.generators.api.redaction import install_log_redaction
 
 if TYPE_CHECKING:
-    from evalkit.generators.api_base import ApiGenerator
+    from evalkit.generators.api.base import ApiGenerator
 
 DETAIL_CHARS = 300
 FINISH_REASONS = {

@@ -27,8 +27,9 @@ from typing import Any
 from pydantic import Field, StrictStr
 
 from evalkit.errors import MissingDependencyError
-from evalkit.generators.api_base import ApiGenerator
-from evalkit.generators.api_support import (
+from evalkit.generators.api.base import ApiGenerator
+from evalkit.generators.api.retry import AttemptError, Failure
+from evalkit.generators.api.support import (
     MalformedResponseError,
     key_from_env,
     normalise_finish,
@@ -37,7 +38,6 @@ from evalkit.generators.api_support import (
     split_query,
 )
 from evalkit.generators.base import Capabilities, Completion, CompletionRequest, Generator
-from evalkit.generators.http_retry import AttemptError, Failure
 from evalkit.generators.options import ApiOptions, parse_options
 
 LEGACY_API_VERSION = "2023-06-01"

@@ -24,18 +24,23 @@ import httpx
 from pydantic import Field, StrictBool, StrictStr
 
 from evalkit.errors import ConfigError, MissingDependencyError
-from evalkit.generators.api_base import ApiGenerator
-from evalkit.generators.api_support import (
+from evalkit.generators.api.base import ApiGenerator
+from evalkit.generators.api.openai_wire import (
+    chat_arguments,
+    completion_arguments,
+    parse_chat,
+    parse_completion,
+)
+from evalkit.generators.api.redaction import redact_url
+from evalkit.generators.api.retry import AttemptError, Failure
+from evalkit.generators.api.support import (
     key_from_env,
     sdk_http_client,
     sdk_timeout,
     split_query,
 )
 from evalkit.generators.base import Capabilities, Completion, CompletionRequest, Generator
-from evalkit.generators.http_retry import AttemptError, Failure
-from evalkit.generators.openai_wire import chat_arguments, completion_arguments, parse_chat, parse_completion
 from evalkit.generators.options import ApiOptions, parse_options
-from evalkit.generators.redaction import redact_url
 
 PRESETS: dict[str, str] = {
     "vllm": "http://127.0.0.1:8000/v1",

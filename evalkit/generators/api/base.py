@@ -4,7 +4,7 @@ A subclass builds its SDK client (SDK retries off, so the policy here is the onl
 and implements ``_send`` for one attempt. This class holds one client per event loop
 (its connection pool sized to ``max_concurrency``), admits each attempt through the
 rate limits, retries what can succeed later, and turns SDK exceptions into
-:class:`~evalkit.generators.http_retry.Failure` values with messages that say what to do.
+:class:`~evalkit.generators.api.retry.Failure` values with messages that say what to do.
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ from types import ModuleType
 from typing import Any, ClassVar
 
 from evalkit.costs import estimate_request_tokens
-from evalkit.generators.api_support import DETAIL_CHARS, MalformedResponseError, error_detail, status_message
-from evalkit.generators.base import Completion, CompletionRequest, Generator, check_concurrency
-from evalkit.generators.endpoint import CircuitBreaker, cause_of, describe_cause
-from evalkit.generators.http_retry import (
+from evalkit.generators.api.endpoint import CircuitBreaker, cause_of, describe_cause
+from evalkit.generators.api.limits import CallLimits
+from evalkit.generators.api.logprob_support import LogprobSupport
+from evalkit.generators.api.redaction import header_secrets, install_log_redaction, scrub, url_secrets
+from evalkit.generators.api.retry import (
     AttemptError,
     Failure,
     RetryPolicy,
@@ -31,10 +32,9 @@ from evalkit.generators.http_retry import (
     is_retryable_status,
     parse_retry_after,
 )
-from evalkit.generators.limits import CallLimits
-from evalkit.generators.logprob_support import LogprobSupport
+from evalkit.generators.api.support import DETAIL_CHARS, MalformedResponseError, error_detail, status_message
+from evalkit.generators.base import Completion, CompletionRequest, Generator, check_concurrency
 from evalkit.generators.options import ApiOptions, parse_options
-from evalkit.generators.redaction import header_secrets, install_log_redaction, scrub, url_secrets
 
 DEFAULT_TIMEOUT_S = 120.0
 TIMEOUT_ATTEMPTS = 2

@@ -8,7 +8,7 @@ Specs:
 Options: ``n_ctx`` (context tokens, default 4096), ``n_threads`` (default: half the CPUs this
 process may use), ``n_batch`` (prompt tokens per forward pass, default 512), ``seed``
 (default 0; used when a request sets none, so sampled runs are reproducible) and
-``chat_format`` (see evalkit.generators.llamacpp_chat).
+``chat_format`` (see evalkit.generators.llamacpp.chat).
 
 llama.cpp contexts are not safe for concurrent calls: every call holds the shared model's
 lock and runs in a worker thread, so the event loop stays free while one call runs.
@@ -33,8 +33,8 @@ from pydantic import Field, StrictInt, StrictStr
 
 from evalkit.errors import ConfigError, GenerationError, MissingDependencyError, UnknownSpecError
 from evalkit.generators.base import Capabilities, Completion, CompletionRequest, Generator
-from evalkit.generators.llamacpp_chat import ChatRenderer, chat_renderer
-from evalkit.generators.llamacpp_engine import (
+from evalkit.generators.llamacpp.chat import ChatRenderer, chat_renderer
+from evalkit.generators.llamacpp.engine import (
     LoadOptions,
     SharedModel,
     decode,
