@@ -18,7 +18,6 @@ from dataclasses import replace
 from types import ModuleType
 from typing import Any, ClassVar
 
-from evalkit.costs import estimate_request_tokens
 from evalkit.generators.api.endpoint import CircuitBreaker, cause_of, describe_cause
 from evalkit.generators.api.limits import CallLimits
 from evalkit.generators.api.logprob_support import LogprobSupport
@@ -35,6 +34,7 @@ from evalkit.generators.api.retry import (
 from evalkit.generators.api.support import DETAIL_CHARS, MalformedResponseError, error_detail, status_message
 from evalkit.generators.base import Completion, CompletionRequest, Generator, check_concurrency
 from evalkit.generators.options import ApiOptions, parse_options
+from evalkit.generators.tokens import estimate_request_tokens
 
 DEFAULT_TIMEOUT_S = 120.0
 TIMEOUT_ATTEMPTS = 2

@@ -3,7 +3,7 @@
 Options (all optional): ``max_concurrency`` (requests in flight, default per provider),
 ``requests_per_minute`` and ``tokens_per_minute``. Token admission uses the estimate
 the providers' own limiters use: prompt tokens plus ``max_tokens``
-(:func:`evalkit.costs.estimate_request_tokens`). Every attempt, retries included, is
+(evalkit.generators.tokens). Every attempt, retries included, is
 admitted, since providers count those too.
 
 asyncio primitives belong to one event loop; the limits rebuild them when used from a
