@@ -32,8 +32,8 @@ from typing import Any
 import httpx
 
 from evalkit.cache import CachedCaller, ResponseCache
+from evalkit.generators.api.openai_api import create_compatible
 from evalkit.generators.base import CompletionRequest, SamplingParams
-from evalkit.generators.openai_api import create_compatible
 from evalkit.records import Message
 
 SERVER_SCRIPT = Path(__file__).resolve().parents[1] / "tests" / "api_helpers.py"

@@ -20,7 +20,7 @@ from pathlib import Path
 from evalkit.generators.base import CompletionRequest, SamplingParams
 from evalkit.generators.registry import create_generator
 from evalkit.prompts import load_prompt_set
-from evalkit.templates import load_template
+from evalkit.system_templates import load_template
 
 
 async def engine_speed(generator, templates, prompt):

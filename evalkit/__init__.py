@@ -11,13 +11,22 @@ from importlib import import_module as _import_module
 from evalkit.errors import (
     BudgetExceededError,
     ConfigError,
+    EndpointUnavailableError,
     EvalkitError,
     GenerationError,
     MissingDependencyError,
     MissingKeyError,
     UnknownSpecError,
 )
-from evalkit.generators.base import Completion, CompletionRequest, Generator, SamplingParams, TokenLogprob
+from evalkit.generators.base import (
+    Capabilities,
+    Completion,
+    CompletionRequest,
+    Generator,
+    SamplingParams,
+    TokenLogprob,
+)
+from evalkit.generators.options import ProviderOptions
 from evalkit.generators.registry import create_generator
 from evalkit.records import Grade, JudgeProvenance, Judgment, Message, Prompt, Response
 
@@ -65,9 +74,11 @@ __version__ = "0.1.0"
 __all__ = [
     "BudgetExceededError",
     "Campaign",
+    "Capabilities",
     "Completion",
     "CompletionRequest",
     "ConfigError",
+    "EndpointUnavailableError",
     "EvalkitError",
     "GenerationError",
     "Generator",
@@ -81,6 +92,7 @@ __all__ = [
     "MissingKeyError",
     "PairwiseJudge",
     "Prompt",
+    "ProviderOptions",
     "Response",
     "Run",
     "RunConfig",

@@ -12,9 +12,12 @@ import hashlib
 import json
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from pydantic import ValidationError
 
 from evalkit.errors import ConfigError
 from evalkit.generators.base import Completion, CompletionRequest, Generator
@@ -50,32 +53,55 @@ class ResponseCache:
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS completions (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
             )
+        except sqlite3.DatabaseError as exc:
+            raise self._damaged(exc) from exc
         except (OSError, sqlite3.Error) as exc:
             raise ConfigError(
                 f"cannot open the cache at {path}: {exc}. Choose another cache path or use --no-cache."
             ) from exc
 
+    def _damaged(self, exc: Exception) -> ConfigError:
+        return ConfigError(
+            f"the cache file {self.path} is damaged ({str(exc).splitlines()[0]}). Delete it (deleting "
+            "the cache never changes results, it only makes the calls again), or run with --no-cache"
+        )
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """The connection, under the lock; a damaged file becomes one clear error, not a failed item."""
+        with self._lock:
+            try:
+                yield self._db
+            except sqlite3.DatabaseError as exc:
+                raise self._damaged(exc) from exc
+
     def get(self, key: str) -> Completion | None:
         """Return the cached completion for a key, or None."""
-        with self._lock:
-            row = self._db.execute("SELECT value FROM completions WHERE key = ?", (key,)).fetchone()
-        return None if row is None else Completion.model_validate_json(row[0])
+        with self._reading() as db:
+            row = db.execute("SELECT value FROM completions WHERE key = ?", (key,)).fetchone()
+        return None if row is None else self._completion(row[0])
 
     def get_many(self, keys: list[str]) -> list[Completion | None]:
         """Look many keys up at once (None where missing), in the order given."""
         found: dict[str, str] = {}
-        with self._lock:
+        with self._reading() as db:
             for start in range(0, len(keys), 500):  # stay under SQLite's limit on bound parameters
                 chunk = keys[start : start + 500]
                 marks = ",".join("?" * len(chunk))
                 query = f"SELECT key, value FROM completions WHERE key IN ({marks})"
-                found.update(self._db.execute(query, chunk).fetchall())
-        return [None if key not in found else Completion.model_validate_json(found[key]) for key in keys]
+                found.update(db.execute(query, chunk).fetchall())
+        return [None if key not in found else self._completion(found[key]) for key in keys]
+
+    def _completion(self, value: str) -> Completion:
+        try:
+            return Completion.model_validate_json(value)
+        except ValidationError as exc:
+            raise self._damaged(exc) from exc
 
     def put(self, key: str, completion: Completion) -> None:
         """Store a completion (last write wins; values for one key are identical by design)."""
-        with self._lock:
-            self._db.execute(
+        with self._reading() as db:
+            db.execute(
                 "INSERT OR REPLACE INTO completions (key, value) VALUES (?, ?)",
                 (key, completion.model_dump_json()),
             )
@@ -83,14 +109,14 @@ class ResponseCache:
     def put_many(self, items: list[tuple[str, Completion]]) -> None:
         """Store many completions in one transaction (one disk sync instead of one per entry)."""
         rows = [(key, completion.model_dump_json()) for key, completion in items]
-        with self._lock:
-            self._db.execute("BEGIN")
-            self._db.executemany("INSERT OR REPLACE INTO completions (key, value) VALUES (?, ?)", rows)
-            self._db.execute("COMMIT")
+        with self._reading() as db:
+            db.execute("BEGIN")
+            db.executemany("INSERT OR REPLACE INTO completions (key, value) VALUES (?, ?)", rows)
+            db.execute("COMMIT")
 
     def __len__(self) -> int:
-        with self._lock:
-            (count,) = self._db.execute("SELECT COUNT(*) FROM completions").fetchone()
+        with self._reading() as db:
+            (count,) = db.execute("SELECT COUNT(*) FROM completions").fetchone()
         return int(count)
 
     def clear(self) -> int:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import sys
+from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -29,6 +30,24 @@ app = typer.Typer(
 console = Console()
 errors = Console(stderr=True)
 app.add_typer(label_app, name="label")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from evalkit import __version__
+
+        console.print(f"evalkit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Compare language models: generate, judge, and report win rates with honest uncertainty."""
 
 
 @app.command()
@@ -71,10 +90,11 @@ def run(
         return
     loaded = run_sync(run_async(resolved, use_cache=not no_cache, progress=not quiet, report=not no_report))
     _print_execution(loaded.meta)
-    local_judges = sorted({j.model for j in resolved.judges if j.model.startswith(("local/", "gguf/"))})
+    local_judges = sorted({j.model for j in loaded.meta.judges if j.demonstration_only and j.model})
     if local_judges:
         console.print(
-            f"note: the judge {', '.join(local_judges)} is a small local base model: its verdicts are "
+            f"note: the judge {', '.join(local_judges)} only demonstrates the pipeline (a small base model "
+            "or a script): its verdicts are "
             "close to chance and position-biased (see the report's judge diagnostics). "
             "Use an API judge or human labels for conclusions."
         )
@@ -98,6 +118,10 @@ def _print_execution(meta: RunMeta) -> None:
             f"{stage.extra.get('cache_hits', 0)} cache hits, {stage.errors} errors ({stage.seconds:.1f}s)"
         )
     console.print(f"model calls: {sum(c.calls for c in execution.calls.values())}")
+    for spec, counts in sorted(execution.calls.items()):
+        if counts.warnings:
+            found = ", ".join(f"{n} {warning}" for warning, n in sorted(counts.warnings.items()))
+            console.print(f"warnings from {spec}: {found}")
 
 
 def _print_plan(pipeline: Pipeline) -> None:
@@ -161,20 +185,68 @@ def cache(
     store.close()
 
 
+def _exception_classes(name: str) -> tuple[type[BaseException], ...]:
+    """The click exception class ``name`` from every click that may parse our arguments.
+
+    typer ships its own copy of click in recent versions and uses plain click in older
+    ones; usage errors and aborts come from whichever it uses, so both are caught.
+    """
+    found: list[type[BaseException]] = []
+    for module_name in ("typer._click.exceptions", "click.exceptions", "typer.exceptions"):
+        try:
+            module = import_module(module_name)
+        except ImportError:
+            continue
+        candidate = getattr(module, name, None)
+        if isinstance(candidate, type) and issubclass(candidate, BaseException):
+            found.append(candidate)
+    return tuple(dict.fromkeys(found))
+
+
+USAGE_ERRORS: tuple[type[BaseException], ...] = _exception_classes("ClickException")
+ABORTS: tuple[type[BaseException], ...] = (KeyboardInterrupt, *_exception_classes("Abort"))
+INTERRUPTED = 130
+"""Exit status of a process stopped by Ctrl-C (128 + SIGINT), as shells report it."""
+
+
+def _user_error(message: str) -> int:
+    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    return 2
+
+
+def _interrupted() -> int:
+    errors.print("interrupted: finished work is saved; run the same command again to resume")
+    return INTERRUPTED
+
+
+def _os_error(exc: OSError) -> int:
+    where = f" ({exc.filename})" if exc.filename else ""
+    if exc.errno == errno.ENOSPC:
+        return _user_error(
+            f"the disk is full{where}: records written so far are kept; free some space, "
+            "then run the same command again to resume"
+        )
+    return _user_error(f"{exc.strerror or exc}{where}; check the path and its permissions, then retry")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app and turn user errors into one message and a non-zero exit."""
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
     except EvalkitError as exc:
-        errors.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        return 2
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except (KeyboardInterrupt, click.exceptions.Abort):
-        errors.print("interrupted: finished work is saved; run the same command again to resume")
-        return 130
-    return 0
+        return _user_error(str(exc))
+    except USAGE_ERRORS as exc:
+        exc.show()  # type: ignore[attr-defined]
+        return int(getattr(exc, "exit_code", 2))
+    except ABORTS:
+        return _interrupted()
+    except OSError as exc:
+        return _os_error(exc)
+    except UnicodeError as exc:
+        return _user_error(f"text that is not valid Unicode could not be written ({exc}); fix the input")
+    if code == INTERRUPTED:  # typer turns Ctrl-C into this exit status without a word
+        return _interrupted()
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

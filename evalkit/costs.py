@@ -7,14 +7,13 @@ local, gguf, vllm, vllm-server, openai-compatible) cost nothing unless the confi
 prices them, for example a paid host reached through ``openai-compatible``.
 
 The same :class:`CostMeter` counts real usage during a run and estimates before one
-(``--dry-run``): feed it :func:`estimate_prompt_tokens` and the request's ``max_tokens``
-for every call the cache cannot answer.
+(``--dry-run``): feed it the prompt estimate of evalkit.generators.tokens and the
+request's ``max_tokens`` for every call the cache cannot answer.
 """
 
 from __future__ import annotations
 
 import fnmatch
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from functools import cache
@@ -25,14 +24,10 @@ import yaml
 
 from evalkit.errors import BudgetExceededError, ConfigError
 from evalkit.generators.base import Completion, CompletionRequest
+from evalkit.generators.tokens import estimate_prompt_tokens
 
 FREE_PROVIDERS = frozenset({"fake", "local", "gguf", "vllm", "vllm-server", "openai-compatible"})
 """Providers that run on the user's own hardware and are free unless the config prices them."""
-
-CHARS_PER_TOKEN = 4
-"""English text averages about four characters per token in the common BPE vocabularies."""
-TOKENS_PER_MESSAGE = 4
-"""Chat formats wrap each message in a few role and separator tokens."""
 
 
 @dataclass(frozen=True)
@@ -139,26 +134,6 @@ class PriceTable:
 def _prefix_match(table: Mapping[str, Price], model_id: str) -> Price | None:
     matches = [key for key in table if model_id == key or model_id.startswith(key + "-")]
     return table[max(matches, key=len)] if matches else None
-
-
-def estimate_prompt_tokens(request: CompletionRequest) -> int:
-    """Rough prompt size in tokens: characters / 4, plus 4 per chat message.
-
-    Good to about ±25% for English prose with BPE vocabularies; code and other scripts
-    run higher. Used for dry-run estimates and tokens-per-minute limits, never for billing.
-    """
-    if request.prompt is not None:
-        return math.ceil(len(request.prompt) / CHARS_PER_TOKEN)
-    chars = sum(len(m.content) for m in request.messages)
-    return math.ceil(chars / CHARS_PER_TOKEN) + TOKENS_PER_MESSAGE * len(request.messages)
-
-
-def estimate_request_tokens(request: CompletionRequest) -> int:
-    """Upper estimate of the tokens a call consumes: prompt estimate plus ``max_tokens``.
-
-    Providers' tokens-per-minute limits count the same way (prompt + max output).
-    """
-    return estimate_prompt_tokens(request) + request.params.max_tokens
 
 
 @dataclass

@@ -52,3 +52,11 @@ class UnknownSpecError(ConfigError):
 
 class BudgetExceededError(EvalkitError):
     """The estimated cost passed --max-cost; the run stopped and can be resumed."""
+
+
+class EndpointUnavailableError(EvalkitError):
+    """A backend's endpoint is plainly gone (refused or unanswered many times in a row).
+
+    The run stops at once instead of spending every remaining item's retries; finished
+    items are kept and the same command resumes once the endpoint is back.
+    """

@@ -10,7 +10,7 @@ import pytest
 from api_helpers import LoopbackServer, Reply, ScriptedHandler, anthropic_message_body
 
 from evalkit.errors import ConfigError, GenerationError, MissingKeyError
-from evalkit.generators.anthropic_api import AnthropicGenerator, create
+from evalkit.generators.api.anthropic_api import AnthropicGenerator, create
 from evalkit.generators.base import Completion, CompletionRequest, SamplingParams
 from evalkit.generators.registry import create_generator
 from evalkit.records import Message

@@ -11,12 +11,11 @@ from evalkit.costs import (
     PriceTable,
     budget_exceeded,
     builtin_prices,
-    estimate_prompt_tokens,
-    estimate_request_tokens,
     parse_prices,
 )
 from evalkit.errors import BudgetExceededError, ConfigError
 from evalkit.generators.base import Completion, CompletionRequest, SamplingParams
+from evalkit.generators.tokens import estimate_prompt_tokens, estimate_request_tokens
 from evalkit.records import Message
 
 

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from evalkit.errors import ConfigError
-from evalkit.generators.limits import CallLimits
+from evalkit.generators.api.limits import CallLimits
 
 
 def test_options_are_read_with_a_default_concurrency():

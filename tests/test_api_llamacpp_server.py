@@ -14,8 +14,8 @@ import pytest
 from api_helpers import LOGPROBS_SUFFIX, llama_cpp_server
 
 from evalkit.cache import CachedCaller, ResponseCache
+from evalkit.generators.api.openai_api import OpenAIGenerator, create_compatible
 from evalkit.generators.base import CompletionRequest, SamplingParams
-from evalkit.generators.openai_api import OpenAIGenerator, create_compatible
 from evalkit.records import Message, Prompt, Response
 
 pytest.importorskip("openai", reason="needs the openai SDK: pip install 'evalkit[api]'")

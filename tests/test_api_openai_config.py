@@ -17,8 +17,8 @@ from api_helpers import (
 )
 
 from evalkit.errors import ConfigError, GenerationError, MissingKeyError
+from evalkit.generators.api.openai_api import PRESETS, OpenAIGenerator, create_compatible, create_openai
 from evalkit.generators.base import CompletionRequest, SamplingParams
-from evalkit.generators.openai_api import PRESETS, OpenAIGenerator, create_compatible, create_openai
 from evalkit.generators.registry import create_generator
 from evalkit.records import Message
 

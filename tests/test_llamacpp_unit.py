@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from evalkit.errors import ConfigError, GenerationError, MissingDependencyError, UnknownSpecError
-from evalkit.generators import llamacpp
 from evalkit.generators.base import CompletionRequest, SamplingParams, TokenLogprob
-from evalkit.generators.llamacpp_chat import _merge_system
-from evalkit.generators.llamacpp_engine import LoadOptions, SharedModel, _entries_before, _find_stop
+from evalkit.generators.llamacpp import backend as llamacpp
+from evalkit.generators.llamacpp.chat import _merge_system
+from evalkit.generators.llamacpp.engine import LoadOptions, SharedModel, _entries_before, _find_stop
 from evalkit.generators.registry import create_generator
 
 needs_llama_cpp = pytest.mark.skipif(

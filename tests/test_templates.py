@@ -9,7 +9,7 @@ import pytest
 from evalkit.errors import ConfigError
 from evalkit.generators.base import SamplingParams
 from evalkit.records import IN_DISTRIBUTION, OUT_OF_DISTRIBUTION, Message, Prompt
-from evalkit.templates import Example, SystemTemplate, load_template
+from evalkit.system_templates import Example, SystemTemplate, load_template
 
 ID_PROMPT = Prompt(id="p1", turns=("Why is the sky blue?",), category="explanation", split=IN_DISTRIBUTION)
 OOD_PROMPT = Prompt(

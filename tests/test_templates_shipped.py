@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from evalkit.prompts import load_prompt_set
-from evalkit.templates import builtin_templates, load_template
+from evalkit.system_templates import builtin_templates, load_template
 
 
 def test_all_four_ship_and_load() -> None:

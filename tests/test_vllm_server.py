@@ -27,7 +27,7 @@ pytest.importorskip(
 import psutil  # noqa: E402  (installed with vllm)
 
 from evalkit.generators.registry import create_generator  # noqa: E402
-from evalkit.generators.vllm_server import VllmServerGenerator  # noqa: E402
+from evalkit.generators.vllm.server import VllmServerGenerator  # noqa: E402
 
 # Eager mode skips torch.compile, which would cost the server minutes more to start on a CPU.
 OPTIONS = {"enforce_eager": True, "startup_timeout_s": 1500}

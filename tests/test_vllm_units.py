@@ -17,12 +17,12 @@ import jinja2
 import pytest
 
 from evalkit.errors import ConfigError, EvalkitError, GenerationError, MissingDependencyError
-from evalkit.generators import vllm_engine
 from evalkit.generators.base import Completion, CompletionRequest, SamplingParams
-from evalkit.generators.hf_convert import GEMMA_CHAT_TEMPLATE, hf_tensor_name
-from evalkit.generators.vllm_config import PACKAGED_DEFAULTS, VllmOptions, directory_fingerprint
-from evalkit.generators.vllm_runtime import MicroBatcher, derived_seed, to_completion, token_logprobs
-from evalkit.generators.vllm_server import ServerProcess, _api_root, free_port, server_command
+from evalkit.generators.vllm import engine as vllm_engine
+from evalkit.generators.vllm.config import PACKAGED_DEFAULTS, VllmOptions, directory_fingerprint
+from evalkit.generators.vllm.hf_convert import GEMMA_CHAT_TEMPLATE, hf_tensor_name
+from evalkit.generators.vllm.runtime import MicroBatcher, derived_seed, to_completion, token_logprobs
+from evalkit.generators.vllm.server import ServerProcess, _api_root, free_port, server_command
 from evalkit.records import Message
 from tests.vllm_helpers import leading_agreement
 
@@ -80,7 +80,7 @@ def test_chat_template_renders_gemma_turns_with_the_system_message_in_the_first_
 
 def test_chat_template_matches_the_llamacpp_backend_rendering() -> None:
     llama_cpp = pytest.importorskip("llama_cpp", reason="compares with llama-cpp-python's gemma format")
-    from evalkit.generators.llamacpp_chat import ChatRenderer
+    from evalkit.generators.llamacpp.chat import ChatRenderer
 
     renderer = ChatRenderer("gemma", llama_cpp.llama_chat_format.format_gemma, merge_system=True)
     messages = (Message(role="system", content="S"), Message(role="user", content="Q"))
@@ -268,7 +268,7 @@ def test_healthy_server_is_waited_for_and_stopped() -> None:
 def test_conversion_runs_once_per_gguf_and_lands_under_the_cache_variable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from evalkit.generators import hf_convert
+    from evalkit.generators.vllm import hf_convert
 
     calls: list[Path] = []
 
@@ -291,7 +291,7 @@ def test_conversion_runs_once_per_gguf_and_lands_under_the_cache_variable(
 def test_a_failed_conversion_leaves_nothing_half_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from evalkit.generators import hf_convert
+    from evalkit.generators.vllm import hf_convert
 
     def broken(gguf: Path, out_dir: Path) -> None:
         (out_dir / "model.safetensors").write_bytes(b"partial")

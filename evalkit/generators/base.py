@@ -11,10 +11,12 @@ from __future__ import annotations
 import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from evalkit.errors import ConfigError
 from evalkit.records import Message
 
 
@@ -77,6 +79,56 @@ class Completion(BaseModel):
     latency_s: float = 0.0
     rendered_prompt: str = ""
     logprobs: tuple[TokenLogprob, ...] | None = None
+    warnings: tuple[str, ...] = ()
+    """What the backend had to change about the request, e.g. "logprobs_unsupported"."""
+
+
+def check_concurrency(spec: str, value: int) -> int:
+    """``value`` when it is a whole number >= 1; a ConfigError naming the model otherwise.
+
+    Raises:
+        ConfigError: With nothing allowed in flight, a run would wait forever.
+
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(
+            f"model {spec!r}: option max_concurrency must be a whole number >= 1 (got {value!r}); "
+            "with 0 nothing could ever run"
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend can do, declared by each provider (never guessed from its spec).
+
+    Attributes:
+        structured_output: Honours ``response_format`` JSON schemas (constrained decoding),
+            so judges can ask for their verdict as JSON.
+        logprobs: Returns token log-probabilities when a request asks for them.
+        raw_prompt: Takes a raw text prompt (completion-style templates), not only chat.
+        local: Runs on this machine: no API key, no per-call price, no network.
+        scores_continuation: Can score a given continuation (log-probabilities of text
+            it is handed rather than text it generates), as llama.cpp and vLLM can.
+        base_model: Serves a pretrained base model by default: judges send it one
+            plain-text prompt (it never learned a chat format), and reports flag its
+            verdicts as a demonstration of the pipeline, not evidence.
+        scripted: Answers are scripted, not a model's (the offline ``fake/`` backend).
+
+    """
+
+    structured_output: bool = False
+    logprobs: bool = False
+    raw_prompt: bool = True
+    local: bool = False
+    scores_continuation: bool = False
+    base_model: bool = False
+    scripted: bool = False
+
+    @property
+    def demonstration_only(self) -> bool:
+        """Whether its verdicts only demonstrate the pipeline (a tiny base model or a script)."""
+        return self.base_model or self.scripted
 
 
 class Generator(ABC):
@@ -85,15 +137,30 @@ class Generator(ABC):
     Attributes:
         spec: The spec string it was built from, e.g. "openai/gpt-4o".
         max_concurrency: Requests in flight at once for this backend.
+        capabilities: What it can do; subclasses declare theirs (instances may narrow it).
 
     """
 
-    supports_logprobs: bool = False
-    supports_raw_prompt: bool = True
+    capabilities: Capabilities = Capabilities()
+
+    @property
+    def supports_logprobs(self) -> bool:
+        """Shorthand for ``capabilities.logprobs``."""
+        return self.capabilities.logprobs
+
+    @property
+    def supports_raw_prompt(self) -> bool:
+        """Shorthand for ``capabilities.raw_prompt``."""
+        return self.capabilities.raw_prompt
+
+    @property
+    def supports_structured(self) -> bool:
+        """Shorthand for ``capabilities.structured_output``."""
+        return self.capabilities.structured_output
 
     def __init__(self, spec: str, *, max_concurrency: int = 4) -> None:
         self.spec = spec
-        self.max_concurrency = max_concurrency
+        self.max_concurrency = check_concurrency(spec, max_concurrency)
         self._semaphore: asyncio.Semaphore | None = None
 
     @abstractmethod

@@ -20,35 +20,54 @@ import math
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from pydantic import Field, StrictInt
+
 from evalkit.errors import ConfigError, GenerationError
-from evalkit.generators.base import Completion, CompletionRequest, Generator, TokenLogprob
+from evalkit.generators.base import Capabilities, Completion, CompletionRequest, Generator, TokenLogprob
+from evalkit.generators.options import ProviderOptions, parse_options
+
+
+class FakeOptions(ProviderOptions):
+    """Options of ``fake/`` models."""
+
+    text: str = Field("", description="text (fake/constant's answer)")
+    responses: list[str] = Field(default_factory=lambda: [""], description="a list of answers (fake/script)")
+    message: str = Field("scripted failure", description="text (fake/fail's error)")
+    delay: float = Field(0.0, ge=0, description="a number of seconds >= 0")
+    confidence: float = Field(0.9, gt=0, le=1, description="a probability in (0, 1]")
+    alternatives: list[str] = Field(default_factory=list, description="a list of tokens")
+    max_concurrency: StrictInt = Field(8, ge=1, description="a whole number >= 1")
+    base_url: str | None = Field(
+        None, description="a URL (ignored: lets a fake model stand in for a server in a config)"
+    )
+
+
+Options = FakeOptions
 
 
 class FakeGenerator(Generator):
     """Offline generator with scripted behaviour; counts its calls for tests."""
 
-    supports_logprobs = True
+    capabilities = Capabilities(logprobs=True, raw_prompt=True, local=True, scripted=True)
 
-    def __init__(self, spec: str, mode: str, options: Mapping[str, Any]) -> None:
-        super().__init__(spec, max_concurrency=int(options.get("max_concurrency", 8)))
+    def __init__(self, spec: str, mode: str, options: Mapping[str, Any] | FakeOptions) -> None:
+        self.options = parse_options(FakeOptions, spec, options)
+        super().__init__(spec, max_concurrency=self.options.max_concurrency)
         self.mode = mode
-        self.options = dict(options)
         self.calls = 0
-        self._script: Iterator[str] = itertools.cycle(
-            [str(r) for r in options.get("responses", [""])] or [""]
-        )
+        self._script: Iterator[str] = itertools.cycle(self.options.responses or [""])
 
     def identity(self) -> dict[str, Any]:
-        """Spec and behaviour options; the delay does not change outputs but is kept for simplicity."""
-        return {
-            "spec": self.spec,
-            "options": {k: v for k, v in self.options.items() if k not in {"max_concurrency", "delay"}},
-        }
+        """Spec and the options given that change outputs (not concurrency, not the delay)."""
+        given = self.options.model_dump(
+            include=self.options.model_fields_set, exclude={"max_concurrency", "delay", "base_url"}
+        )
+        return {"spec": self.spec, "options": given}
 
     async def complete(self, request: CompletionRequest) -> Completion:
         """Answer as the mode says, after the optional delay."""
         self.calls += 1
-        await asyncio.sleep(float(self.options.get("delay", 0.0)))
+        await asyncio.sleep(self.options.delay)
         text = self._answer(request)
         tokens = text.split(" ") if text else []
         limited = " ".join(tokens[: request.params.max_tokens])
@@ -69,16 +88,16 @@ class FakeGenerator(Generator):
             last = request.messages[-1].content if request.messages else request.prompt or ""
             return f"Echo: {last}"
         if self.mode == "constant":
-            return str(self.options.get("text", ""))
+            return self.options.text
         if self.mode == "script":
             return next(self._script)
-        raise GenerationError(str(self.options.get("message", "scripted failure")))
+        raise GenerationError(self.options.message)
 
     def _logprobs(self, text: str, top: int | None) -> tuple[TokenLogprob, ...] | None:
         if top is None:
             return None
-        confidence = float(self.options.get("confidence", 0.9))
-        alternatives = [str(a) for a in self.options.get("alternatives", [])]
+        confidence = self.options.confidence
+        alternatives = self.options.alternatives
         out = []
         for token in text.split(" ") if text else []:
             others = [a for a in alternatives if a != token][: top - 1]

@@ -16,7 +16,7 @@ from evalkit.runner.backends import Backends
 from evalkit.runner.config import SystemConfig
 from evalkit.runner.meta import RunMeta
 from evalkit.runner.work import sample_params
-from evalkit.templates import SystemTemplate, load_template
+from evalkit.system_templates import SystemTemplate, load_template
 
 
 @dataclass(frozen=True)

@@ -110,11 +110,21 @@ class JudgeTemplates:
                 return "".join(pieces).strip()
             except jinja2.UndefinedError as exc:
                 raise ConfigError(
-                    f"{self._where}: template{'' if block is None else f' block {block!r}'} uses an "
-                    f"undefined variable ({exc.message}); available variables: {', '.join(sorted(context))}"
+                    f"{self._where}: template{_block_label(block)} uses an undefined variable "
+                    f"({exc.message}); available variables: {', '.join(sorted(context))}"
+                ) from exc
+            except Exception as exc:  # template code is user data: it may raise anything while it runs
+                raise ConfigError(
+                    f"{self._where}: template{_block_label(block)} failed while rendering "
+                    f"({type(exc).__name__}: {exc}); judge templates cannot include or import other "
+                    "files, so put the text inline, and check the expressions there"
                 ) from exc
 
         return render
+
+
+def _block_label(block: str | None) -> str:
+    return "" if block is None else f" block {block!r}"
 
 
 def _empty(context: Mapping[str, Any]) -> str:

@@ -78,8 +78,8 @@ class PromptSet:
         """Keep prompts of the given categories and splits, then the first ``limit`` of them.
 
         Raises:
-            ConfigError: A requested category or split does not occur in the set, or
-                ``limit`` is below 1.
+            ConfigError: A requested category or split does not occur in the set, the
+                filters together select no prompt, or ``limit`` is below 1.
 
         """
         _check_known("category", categories, self.categories, self.name)
@@ -91,7 +91,22 @@ class PromptSet:
             for p in self.prompts
             if (categories is None or p.category in categories) and (splits is None or p.split in splits)
         ]
+        if self.prompts and not kept:
+            raise ConfigError(
+                f"prompt set {self.name!r}: no prompt has {_wanted(categories, splits)}; "
+                f"categories here: {', '.join(self.categories)}; splits: {', '.join(self.splits)}. "
+                "Change the fields 'categories' / 'splits'"
+            )
         return replace(self, prompts=tuple(kept[:limit]))
+
+
+def _wanted(categories: Collection[str] | None, splits: Collection[str] | None) -> str:
+    parts = []
+    if categories is not None:
+        parts.append(f"a category in [{', '.join(categories)}]")
+    if splits is not None:
+        parts.append(f"a split in [{', '.join(splits)}]")
+    return " and ".join(parts)
 
 
 def _check_known(kind: str, wanted: Collection[str] | None, known: tuple[str, ...], name: str) -> None:

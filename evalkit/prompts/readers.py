@@ -73,7 +73,9 @@ def _read_text(path: Path) -> str:
 
 def _jsonl_items(path: Path, text: str) -> list[RawItem]:
     items = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Only "\n" ends a JSONL line: str.splitlines would also split at U+2028, U+0085 and
+    # other characters that JSON allows raw inside strings.
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
@@ -92,7 +94,27 @@ def _as_item(where: str, data: Any) -> RawItem:
         raise ConfigError(
             f"{where}: expected a JSON object with at least 'id' and 'prompt', got {type(data).__name__}"
         )
+    _check_unicode(where, data, "")
     return RawItem(where, data)
+
+
+def _check_unicode(where: str, value: Any, field: str) -> None:
+    r"""Reject lone surrogates (a JSON escape such as \ud800 alone): no UTF-8 file can hold them."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ConfigError(
+                f"{where}: field '{field or '(entry)'}': contains a lone surrogate "
+                f"({value[exc.start : exc.end]!a} at character {exc.start}), which is not text; "
+                "remove it or write the whole character (a surrogate pair)"
+            ) from exc
+    elif isinstance(value, Mapping):
+        for key, inner in value.items():
+            _check_unicode(where, inner, f"{field}.{key}" if field else str(key))
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            _check_unicode(where, inner, f"{field}[{index}]")
 
 
 def _json_file(path: Path, text: str) -> RawFile:

@@ -16,8 +16,9 @@ from typing import Any
 from evalkit.runner.meta import RunMeta, RunRecords
 
 HUMAN_PREFIX = "human:"
-LOCAL_JUDGE_PREFIXES = ("local/", "gguf/", "fake/")
-"""Model specs of small local or offline judges whose verdicts demonstrate the pipeline only."""
+LEGACY_DEMO_PREFIXES = ("local/", "gguf/", "fake/")
+"""For run folders written before judges' capabilities were recorded: the specs of the tiny
+embedded and scripted backends, whose verdicts demonstrate the pipeline only."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,11 +40,14 @@ class JudgeInfo:
     source: str
     kind: str
     version: str
+    demonstration_only: bool | None = None
 
     @property
     def is_local(self) -> bool:
-        """True for the tiny embedded or offline judges (see ``LOCAL_JUDGE_PREFIXES``)."""
-        return self.model.startswith(LOCAL_JUDGE_PREFIXES)
+        """True for judges whose backend declares a base model or a script (tiny, demo only)."""
+        if self.demonstration_only is not None:
+            return self.demonstration_only
+        return self.model.startswith(LEGACY_DEMO_PREFIXES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,10 +145,12 @@ def system_models(header: RunHeader) -> dict[str, str]:
 def local_judge_models(header: RunHeader, records: RunRecords) -> tuple[str, ...]:
     """Model specs of tiny local or offline judges, from the config and from the verdicts themselves."""
     specs = {judge.model for judge in header.judges if judge.is_local}
+    described = {judge.model for judge in header.judges if judge.demonstration_only is not None}
     provenances = [j.provenance for j in records.judgments] + [g.provenance for g in records.grades]
     for provenance in provenances:
-        if provenance and provenance.model_spec.startswith(LOCAL_JUDGE_PREFIXES):
-            specs.add(provenance.model_spec)
+        spec = provenance.model_spec if provenance else ""
+        if spec and spec not in described and spec.startswith(LEGACY_DEMO_PREFIXES):
+            specs.add(spec)
     return tuple(sorted(specs))
 
 
@@ -184,7 +190,10 @@ def _systems(meta: RunMeta, records: RunRecords) -> tuple[SystemInfo, ...]:
 
 def _judges(meta: RunMeta, records: RunRecords) -> tuple[JudgeInfo, ...]:
     if meta.judges:
-        return tuple(JudgeInfo(j.judge, j.model, j.source, j.kind, j.version) for j in meta.judges)
+        return tuple(
+            JudgeInfo(j.judge, j.model, j.source, j.kind, j.version, j.demonstration_only)
+            for j in meta.judges
+        )
     return _judges_from_records(records)
 
 

@@ -9,6 +9,7 @@ refused (BudgetExceededError) so the run stops cleanly and can be resumed.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from typing import Any
@@ -43,6 +44,8 @@ class Backends:
         self.meter = meter or CostMeter()
         self.max_cost = max_cost
         self._callers: dict[str, CachedCaller] = {}
+        self.warnings: dict[str, Counter[str]] = {}
+        """Per model spec, how many completions carried each warning (e.g. "logprobs_unsupported")."""
 
     def caller(self, spec: str, options: Mapping[str, Any] | None = None) -> CachedCaller:
         """The cached caller for a model, building its generator on first use."""
@@ -65,6 +68,8 @@ class Backends:
     def _counter(self, spec: str) -> Callable[[Completion], None]:
         def count(completion: Completion) -> None:
             self.meter.add_completion(spec, completion, stage=CURRENT_STAGE.get())
+            if completion.warnings:
+                self.warnings.setdefault(spec, Counter()).update(completion.warnings)
 
         return count
 
@@ -90,13 +95,15 @@ class Backends:
         """Requests answered from the cache so far."""
         return sum(c.hits for c in self._callers.values())
 
-    def call_counts(self) -> dict[str, dict[str, int]]:
-        """Calls and cache hits per model spec, for run.json."""
-        counts: dict[str, dict[str, int]] = {}
+    def call_counts(self) -> dict[str, dict[str, Any]]:
+        """Calls, cache hits and completions per warning, per model spec, for run.json."""
+        counts: dict[str, dict[str, Any]] = {}
         for caller in self._callers.values():
             entry = counts.setdefault(caller.generator.spec, {"calls": 0, "cache_hits": 0})
             entry["calls"] += caller.calls
             entry["cache_hits"] += caller.hits
+        for spec, warnings in self.warnings.items():
+            counts.setdefault(spec, {"calls": 0, "cache_hits": 0})["warnings"] = dict(warnings)
         return counts
 
     async def aclose(self) -> None:

@@ -10,7 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from evalkit.errors import ConfigError
-from evalkit.generators.base import SamplingParams
+from evalkit.generators.base import Capabilities, SamplingParams
 
 DEFAULT_OUTPUT_DIR = "reports"
 
@@ -46,7 +46,12 @@ class JudgeConfig(_Strict):
     text_prompt: bool | None = Field(
         None,
         description="send the judge one plain-text prompt instead of chat messages; "
-        "default: on for local base models (local/, gguf/), whose chat format they never learned",
+        "default: on for backends that declare a base model (local/, gguf/): no chat format learned",
+    )
+    structured: bool = Field(
+        False,
+        description="ask for the verdict as JSON that follows the judge's schema (response_format); "
+        "needs a backend that declares structured output (llama.cpp, vLLM, OpenAI)",
     )
     reconcile: Literal["rule", "probability"] = Field(
         "rule",
@@ -62,11 +67,11 @@ class JudgeConfig(_Strict):
             raise ValueError("an LLM judge needs 'model' (a model spec such as openai/gpt-4o)")
         return self
 
-    def uses_text_prompt(self) -> bool:
-        """Whether the judge gets a plain-text prompt (explicit setting, else by model kind)."""
+    def uses_text_prompt(self, capabilities: Capabilities) -> bool:
+        """Whether the judge gets a plain-text prompt (explicit setting, else the backend's declaration)."""
         if self.text_prompt is not None:
             return self.text_prompt
-        return self.model.startswith(("local/", "gguf/"))
+        return capabilities.base_model
 
 
 class PanelConfig(_Strict):
@@ -158,9 +163,13 @@ def parse_config(data: Any, *, source: str = "<config>", base_dir: Path | None =
     if base_dir is not None and "base_dir" not in data:
         data = {**data, "base_dir": str(base_dir)}
     try:
-        return RunConfig.model_validate(data)
+        config = RunConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(source, exc)) from exc
+    from evalkit.runner.references import check_references  # it imports this module
+
+    check_references(config, source)
+    return config
 
 
 def load_config(path: Path, overrides: dict[str, Any] | None = None) -> RunConfig:

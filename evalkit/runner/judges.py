@@ -92,8 +92,14 @@ def create_llm_judge(config: JudgeConfig, context: JudgeContext) -> LLMPairwiseJ
     )
     caller = context.caller(config.model, dict(config.options))
     generator = caller.generator
-    structured = bool(getattr(generator, "supports_structured", False))
-    text_prompt = config.uses_text_prompt()
+    capabilities = generator.capabilities
+    if config.structured and not capabilities.structured_output:
+        raise ConfigError(
+            f"judge {config.judge!r} on {config.model}: 'structured: true' needs a backend that declares "
+            "structured output, and this one does not; remove it"
+        )
+    structured = config.structured
+    text_prompt = config.uses_text_prompt(capabilities)
     fingerprint = digest(
         {
             "kind": "llm",
@@ -101,7 +107,7 @@ def create_llm_judge(config: JudgeConfig, context: JudgeContext) -> LLMPairwiseJ
             "templates": template_hash(spec),
             "backend": generator.identity(),
             "options": without_secrets(config.options),
-            "logprobs": generator.supports_logprobs,
+            "logprobs": capabilities.logprobs,
             "structured": structured,
             "text_prompt": text_prompt,
         }
@@ -110,7 +116,7 @@ def create_llm_judge(config: JudgeConfig, context: JudgeContext) -> LLMPairwiseJ
         spec,
         config.model,
         source=judge_source(config, spec.name),
-        supports_logprobs=generator.supports_logprobs,
+        supports_logprobs=capabilities.logprobs,
         supports_structured=structured,
         text_prompt=text_prompt,
         complete=caller,
@@ -121,6 +127,8 @@ def create_llm_judge(config: JudgeConfig, context: JudgeContext) -> LLMPairwiseJ
 def describe(config: JudgeConfig, judge: AnyJudge) -> ResolvedJudge:
     """What a configured judge resolved to, for run.json."""
     spec = judge.spec if isinstance(judge, LLMPairwiseJudge | LLMGrader) else None
+    caller = judge.complete if isinstance(judge, LLMPairwiseJudge | LLMGrader) else None
+    demo = caller.generator.capabilities.demonstration_only if isinstance(caller, CachedCaller) else None
     return ResolvedJudge(
         source=judge.source,
         judge=spec.name if spec is not None else config.judge,
@@ -128,5 +136,6 @@ def describe(config: JudgeConfig, judge: AnyJudge) -> ResolvedJudge:
         version=spec.version if spec is not None else str(getattr(judge, "version", "")),
         model=config.model,
         fingerprint=judge.fingerprint,
+        demonstration_only=demo,
         reconcile=config.reconcile,
     )

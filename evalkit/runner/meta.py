@@ -50,10 +50,11 @@ class StageCounts(_Frozen):
 
 
 class CallCounts(_Frozen):
-    """Backend calls and cache hits of one model in one execution."""
+    """Backend calls, cache hits and completions per warning (e.g. "logprobs_unsupported") of one model."""
 
     calls: int = 0
     cache_hits: int = 0
+    warnings: dict[str, int] = Field(default_factory=dict)
 
 
 class Usage(_Frozen):
@@ -113,6 +114,8 @@ class ResolvedJudge(_Frozen):
         version: The definition's version.
         model: The judge model's spec.
         fingerprint: Digest of the definition, rendered templates, parameters and backend.
+        demonstration_only: Its backend declares a tiny base model or a script: its verdicts
+            demonstrate the pipeline, they are no evidence (None: not known).
         reconcile: How its two presentation orders combine ("rule": disagreement is a tie;
             "probability": argmax of the mean label probabilities).
 
@@ -124,6 +127,7 @@ class ResolvedJudge(_Frozen):
     version: str = ""
     model: str = ""
     fingerprint: str = ""
+    demonstration_only: bool | None = None
     reconcile: str = "rule"
 
 

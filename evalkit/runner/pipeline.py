@@ -38,7 +38,7 @@ from evalkit.runner.work import (
     grading_items,
     pairwise_items,
 )
-from evalkit.templates import SystemTemplate, load_template
+from evalkit.system_templates import SystemTemplate, load_template
 
 TRACKED_PACKAGES = (
     "evalkit",

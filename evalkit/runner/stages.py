@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from evalkit.cache import CachedCaller
-from evalkit.errors import BudgetExceededError, ConfigError, MissingDependencyError, MissingKeyError
+from evalkit.errors import (
+    BudgetExceededError,
+    ConfigError,
+    EndpointUnavailableError,
+    MissingDependencyError,
+    MissingKeyError,
+)
 from evalkit.generators.base import Completion, CompletionRequest
 from evalkit.records import Grade, Prompt, Response
 from evalkit.runner.backends import CURRENT_STAGE
@@ -27,6 +33,7 @@ FATAL_ERRORS: tuple[type[Exception], ...] = (
     MissingDependencyError,
     MissingKeyError,
     BudgetExceededError,
+    EndpointUnavailableError,
 )
 """Errors that are not about one item: they stop the item (and, except the budget, the run)."""
 

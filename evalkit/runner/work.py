@@ -18,7 +18,7 @@ from evalkit.judging.context import MissingReferenceError
 from evalkit.records import Grade, Judgment, Order, Prompt, Response, Usage
 from evalkit.runner.config import JudgeConfig, SystemConfig
 from evalkit.runner.stages import FATAL_ERRORS, Preview, WorkItem, describe_error
-from evalkit.templates import SystemTemplate
+from evalkit.system_templates import SystemTemplate
 
 ResponseIndex = Mapping[tuple[str, str, int], Response]
 

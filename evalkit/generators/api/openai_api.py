@@ -9,7 +9,7 @@ Chat requests go to chat completions, raw ``prompt`` requests (completion-style
 templates) to the completions endpoint. Log-probabilities come back when the request
 asks for ``top_logprobs``. Base URLs and keys come from options or the environment and
 are never part of :meth:`identity` (so never in a cache key, a record or a log). Options:
-see :data:`KNOWN_OPTIONS`.
+see :class:`OpenAIOptions`.
 """
 
 from __future__ import annotations
@@ -21,18 +21,26 @@ from types import ModuleType
 from typing import Any
 
 import httpx
+from pydantic import Field, StrictBool, StrictStr
 
 from evalkit.errors import ConfigError, MissingDependencyError
-from evalkit.generators.api_base import (
-    ApiGenerator,
-    check_options,
-    key_from_env,
-    redact_url,
-    sdk_http_client,
+from evalkit.generators.api.base import ApiGenerator
+from evalkit.generators.api.openai_wire import (
+    chat_arguments,
+    completion_arguments,
+    parse_chat,
+    parse_completion,
 )
-from evalkit.generators.base import Completion, CompletionRequest, Generator
-from evalkit.generators.http_retry import AttemptError, Failure
-from evalkit.generators.openai_wire import chat_arguments, completion_arguments, parse_chat, parse_completion
+from evalkit.generators.api.redaction import redact_url
+from evalkit.generators.api.retry import AttemptError, Failure
+from evalkit.generators.api.support import (
+    key_from_env,
+    sdk_http_client,
+    sdk_timeout,
+    split_query,
+)
+from evalkit.generators.base import Capabilities, Completion, CompletionRequest, Generator
+from evalkit.generators.options import ApiOptions, parse_options
 
 PRESETS: dict[str, str] = {
     "vllm": "http://127.0.0.1:8000/v1",
@@ -44,13 +52,26 @@ PRESETS: dict[str, str] = {
 }
 """Default base URLs of common local servers; EVALKIT_<PRESET>_BASE_URL overrides each."""
 
-KNOWN_OPTIONS = frozenset(
-    {
-        "base_url", "api_key_env", "http_transport", "model", "max_tokens_param", "timeout",
-        "max_concurrency", "requests_per_minute", "tokens_per_minute", "max_attempts", "retry_initial_wait",
-        "retry_max_wait",
-    }
-)  # fmt: skip
+STRUCTURED_PRESETS = frozenset({"vllm", "llamacpp", "sglang"})
+"""Servers known to honour ``response_format`` JSON schemas (constrained decoding)."""
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})
+
+
+class OpenAIOptions(ApiOptions):
+    """Options of ``openai/`` and ``openai-compatible/`` models."""
+
+    model: StrictStr | None = Field(None, description="the model name the server serves")
+    max_tokens_param: StrictStr | None = Field(
+        None, description="the name of the output-length parameter (max_tokens or max_completion_tokens)"
+    )
+    structured_output: StrictBool | None = Field(
+        None,
+        description="true or false (whether the server honours response_format JSON schemas; default: "
+        "true for OpenAI and the vllm, llamacpp and sglang presets)",
+    )
+
+
+Options = OpenAIOptions
 NO_KEY = "no-key-needed"
 """Sent to servers that need no key: the SDK insists on one."""
 
@@ -72,12 +93,13 @@ class OpenAIGenerator(ApiGenerator):
 
     """
 
-    supports_logprobs = True
+    Options = OpenAIOptions
+    options: OpenAIOptions
 
     def __init__(
         self,
         spec: str,
-        options: Mapping[str, Any],
+        options: Mapping[str, Any] | OpenAIOptions,
         *,
         model: str | None,
         base_url: str | None,
@@ -85,7 +107,6 @@ class OpenAIGenerator(ApiGenerator):
         key_env: str | None,
         preset: str | None,
     ) -> None:
-        check_options(spec, options, KNOWN_OPTIONS)
         default_concurrency = 8 if preset is None else 16
         super().__init__(spec, options, default_concurrency=default_concurrency, key_env=key_env)
         self.provider_label = "OpenAI" if preset is None else f"the server at {redact_url(base_url or '')}"
@@ -93,9 +114,17 @@ class OpenAIGenerator(ApiGenerator):
         self.preset = preset
         self.base_url = base_url
         self._secret = key
-        self.max_tokens_param = str(
-            options.get("max_tokens_param", "max_tokens" if preset else "max_completion_tokens")
+        self.max_tokens_param = self.options.max_tokens_param or (
+            "max_tokens" if preset else "max_completion_tokens"
         )
+        self.capabilities = self._capabilities()
+
+    def _capabilities(self) -> Capabilities:
+        structured = self.options.structured_output
+        if structured is None:
+            structured = self.preset is None or self.preset in STRUCTURED_PRESETS
+        local = self.preset is not None and httpx.URL(self.base_url or "").host in LOOPBACK_HOSTS
+        return Capabilities(structured_output=structured, logprobs=True, raw_prompt=True, local=local)
 
     @property
     def sdk(self) -> ModuleType:
@@ -122,10 +151,9 @@ class OpenAIGenerator(ApiGenerator):
         Without it, every item of a run against a server that was never started would spend
         its whole retry budget on refused connections before failing.
         """
-        host = httpx.URL(self.base_url or "https://api.openai.com").host
-        if host not in {"127.0.0.1", "localhost", "::1", "0.0.0.0"}:
+        if not self.capabilities.local:
             return
-        url = f"{(self.base_url or '').rstrip('/')}/models"
+        url = endpoint(self.base_url or "", "models")
         try:
             async with httpx.AsyncClient(timeout=5) as probe:
                 await probe.get(url)
@@ -136,9 +164,10 @@ class OpenAIGenerator(ApiGenerator):
             ) from exc
 
     def _served_model(self) -> str:
-        url = f"{(self.base_url or '').rstrip('/')}/models"
+        url = endpoint(self.base_url or "", "models")
         try:
-            reply = httpx.get(url, headers={"Authorization": f"Bearer {self._secret}"}, timeout=10)
+            headers = {"Authorization": f"Bearer {self._secret}", **self.headers}
+            reply = httpx.get(url, headers=headers, timeout=10)
             reply.raise_for_status()
             served = [str(entry["id"]) for entry in reply.json()["data"]]
         except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
@@ -155,13 +184,16 @@ class OpenAIGenerator(ApiGenerator):
 
     def _make_client(self) -> Any:
         openai = self.sdk
+        base_url, query = split_query(self.base_url)
         http_client = sdk_http_client(openai, self)
         return openai.AsyncOpenAI(
             api_key=self._secret,
-            base_url=self.base_url,
+            base_url=base_url,
+            default_query=query,
             max_retries=0,
-            timeout=self.timeout_s,
+            timeout=sdk_timeout(self.sdk, self.timeout_s),
             http_client=http_client,
+            default_headers=self.headers or None,
         )
 
     async def _send(self, client: Any, request: CompletionRequest) -> Completion:
@@ -192,6 +224,12 @@ class OpenAIGenerator(ApiGenerator):
         return {"repetition_penalty": penalty}
 
 
+def endpoint(base_url: str, path: str) -> str:
+    """``path`` under ``base_url``, keeping the base URL's query string (some gateways put keys there)."""
+    url = httpx.URL(base_url)
+    return str(url.copy_with(path=url.path.rstrip("/") + "/" + path))
+
+
 def create_openai(name: str, options: Mapping[str, Any]) -> Generator:
     """Factory for ``openai/<model>``: key from OPENAI_API_KEY (or ``api_key_env``).
 
@@ -201,12 +239,12 @@ def create_openai(name: str, options: Mapping[str, Any]) -> Generator:
 
     """
     import_openai()
-    key_env = str(options.get("api_key_env", "OPENAI_API_KEY"))
+    spec = f"openai/{name}"
+    parsed = parse_options(OpenAIOptions, spec, options)
+    key_env = parsed.api_key_env or "OPENAI_API_KEY"
     key = key_from_env(key_env, "OpenAI")
-    base_url = options.get("base_url") or os.environ.get("OPENAI_BASE_URL") or None
-    return OpenAIGenerator(
-        f"openai/{name}", options, model=name, base_url=base_url, key=key, key_env=key_env, preset=None
-    )
+    base_url = parsed.base_url or os.environ.get("OPENAI_BASE_URL") or None
+    return OpenAIGenerator(spec, parsed, model=name, base_url=base_url, key=key, key_env=key_env, preset=None)
 
 
 def create_compatible(name: str, options: Mapping[str, Any]) -> Generator:
@@ -225,25 +263,26 @@ def create_compatible(name: str, options: Mapping[str, Any]) -> Generator:
 
     """
     import_openai()
+    parsed = parse_options(OpenAIOptions, f"openai-compatible/{name}", options)
     head, _, rest = name.partition("/")
     preset = head if head in PRESETS else None
-    model = str(options["model"]) if options.get("model") else (rest or None) if preset else name
+    model = parsed.model or ((rest or None) if preset else name)
     label = preset.upper() if preset else "OPENAI"
-    key_env, key = _compatible_key(name, options, f"EVALKIT_{label}_API_KEY" if preset else "OPENAI_API_KEY")
+    key_env, key = _compatible_key(name, parsed, f"EVALKIT_{label}_API_KEY" if preset else "OPENAI_API_KEY")
     return OpenAIGenerator(
         f"openai-compatible/{name}",
-        options,
+        parsed,
         model=model,
-        base_url=_compatible_base_url(name, options, preset),
+        base_url=_compatible_base_url(name, parsed, preset),
         key=key,
         key_env=key_env,
         preset=preset or "generic",
     )
 
 
-def _compatible_base_url(name: str, options: Mapping[str, Any], preset: str | None) -> str:
+def _compatible_base_url(name: str, options: OpenAIOptions, preset: str | None) -> str:
     env_var = f"EVALKIT_{preset.upper()}_BASE_URL" if preset else "OPENAI_BASE_URL"
-    base_url = options.get("base_url") or os.environ.get(env_var) or (PRESETS[preset] if preset else None)
+    base_url = options.base_url or os.environ.get(env_var) or (PRESETS[preset] if preset else None)
     if not base_url:
         raise ConfigError(
             f"model 'openai-compatible/{name}' needs a base URL: set the option base_url or OPENAI_BASE_URL, "
@@ -252,8 +291,8 @@ def _compatible_base_url(name: str, options: Mapping[str, Any], preset: str | No
     return str(base_url)
 
 
-def _compatible_key(name: str, options: Mapping[str, Any], default_env: str) -> tuple[str, str]:
-    named_env = options.get("api_key_env")
+def _compatible_key(name: str, options: OpenAIOptions, default_env: str) -> tuple[str, str]:
+    named_env = options.api_key_env
     if named_env:
         return str(named_env), key_from_env(str(named_env), f"openai-compatible/{name}")
     return default_env, os.environ.get(default_env, "").strip() or NO_KEY

@@ -10,7 +10,7 @@ Sampling: the messages API version that current SDKs send rejects ``temperature`
 ``top_p``, so by default they are not sent and the model samples with its own defaults
 (a warning says so once). With the option ``api_version: "2023-06-01"`` the older
 version is requested and temperature (and top_p when not 1) are sent, for models that
-still take them. The API returns no log-probabilities (``supports_logprobs`` is False;
+still take them. The API returns no log-probabilities (``capabilities.logprobs`` is False;
 a request for them gets ``logprobs=None``), takes no seed, and has no raw-text endpoint.
 """
 
@@ -24,30 +24,39 @@ from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
+from pydantic import Field, StrictStr
+
 from evalkit.errors import MissingDependencyError
-from evalkit.generators.api_base import (
-    ApiGenerator,
+from evalkit.generators.api.base import ApiGenerator
+from evalkit.generators.api.redaction import redact_url
+from evalkit.generators.api.retry import AttemptError, Failure
+from evalkit.generators.api.support import (
     MalformedResponseError,
-    check_options,
     key_from_env,
     normalise_finish,
-    redact_url,
     sdk_http_client,
+    sdk_timeout,
+    split_query,
 )
-from evalkit.generators.base import Completion, CompletionRequest, Generator
-from evalkit.generators.http_retry import AttemptError, Failure
+from evalkit.generators.base import Capabilities, Completion, CompletionRequest, Generator
+from evalkit.generators.options import ApiOptions, parse_options
 
-KNOWN_OPTIONS = frozenset(
-    {
-        "base_url", "api_key_env", "http_transport", "api_version", "timeout", "max_concurrency",
-        "requests_per_minute", "tokens_per_minute", "max_attempts", "retry_initial_wait", "retry_max_wait",
-    }
-)  # fmt: skip
 LEGACY_API_VERSION = "2023-06-01"
 """The messages API version that still takes temperature and top_p."""
 LOG = logging.getLogger("evalkit.generators")
 STOP_REASONS = {"refusal": "content_filter", "tool_use": "tool_calls"}
 """Anthropic stop reasons without an OpenAI-style equivalent in :func:`normalise_finish`."""
+
+
+class AnthropicOptions(ApiOptions):
+    """Options of ``anthropic/`` models."""
+
+    api_version: StrictStr | None = Field(
+        None, description=f"a messages API version such as {LEGACY_API_VERSION!r}"
+    )
+
+
+Options = AnthropicOptions
 
 
 def import_anthropic() -> ModuleType:
@@ -101,16 +110,18 @@ def parse_message(response: Any, model: str, rendered: str) -> Completion:
 class AnthropicGenerator(ApiGenerator):
     """Chat completions through the Anthropic messages API."""
 
-    supports_logprobs = False
-    supports_raw_prompt = False
+    capabilities = Capabilities(structured_output=False, logprobs=False, raw_prompt=False)
     provider_label = "Anthropic"
+    Options = AnthropicOptions
+    options: AnthropicOptions
 
-    def __init__(self, spec: str, options: Mapping[str, Any], *, model: str, key: str, key_env: str) -> None:
-        check_options(spec, options, KNOWN_OPTIONS)
+    def __init__(
+        self, spec: str, options: Mapping[str, Any] | AnthropicOptions, *, model: str, key: str, key_env: str
+    ) -> None:
         super().__init__(spec, options, default_concurrency=8, key_env=key_env)
         self.model = model
-        self.base_url = str(options.get("base_url") or "") or os.environ.get("ANTHROPIC_BASE_URL") or None
-        self.api_version = str(options["api_version"]) if options.get("api_version") else None
+        self.base_url = self.options.base_url or os.environ.get("ANTHROPIC_BASE_URL") or None
+        self.api_version = self.options.api_version or None
         self._secret = key
         self._warned_sampling = False
 
@@ -126,15 +137,21 @@ class AnthropicGenerator(ApiGenerator):
 
     def _make_client(self) -> Any:
         anthropic = self.sdk
+        base_url, query = split_query(self.base_url)
         http_client = sdk_http_client(anthropic, self)
         return anthropic.AsyncAnthropic(
             api_key=self._secret,
-            base_url=self.base_url,
+            base_url=base_url,
+            default_query=query,
             max_retries=0,
-            timeout=self.timeout_s,
+            timeout=sdk_timeout(self.sdk, self.timeout_s),
             http_client=http_client,
-            default_headers={"anthropic-version": self.api_version} if self.api_version else None,
+            default_headers=self._default_headers() or None,
         )
+
+    def _default_headers(self) -> dict[str, str]:
+        version = {"anthropic-version": self.api_version} if self.api_version else {}
+        return {**self.headers, **version}
 
     def _sampling(self, request: CompletionRequest) -> dict[str, Any] | None:
         if self.api_version == LEGACY_API_VERSION:
@@ -184,6 +201,8 @@ def create(name: str, options: Mapping[str, Any]) -> Generator:
 
     """
     import_anthropic()
-    key_env = str(options.get("api_key_env") or "ANTHROPIC_API_KEY")
+    spec = f"anthropic/{name}"
+    parsed = parse_options(AnthropicOptions, spec, options)
+    key_env = parsed.api_key_env or "ANTHROPIC_API_KEY"
     key = key_from_env(key_env, "Anthropic")
-    return AnthropicGenerator(f"anthropic/{name}", options, model=name, key=key, key_env=key_env)
+    return AnthropicGenerator(spec, parsed, model=name, key=key, key_env=key_env)

@@ -21,7 +21,9 @@ from typing import Any, TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
-from evalkit.errors import ConfigError, GenerationError
+from evalkit.errors import GenerationError
+from evalkit.generators.api.endpoint import Cause
+from evalkit.generators.options import api_fields
 
 T = TypeVar("T")
 LOG = logging.getLogger("evalkit.generators")
@@ -39,6 +41,7 @@ class Failure:
         retryable: Whether waiting and trying again can help.
         status: The HTTP status, when there was a response.
         retry_after: Seconds the server asked us to wait, when it said.
+        cause: For failures without an answer: refused, dns, connect_timeout, timeout, dropped.
 
     """
 
@@ -46,6 +49,7 @@ class Failure:
     retryable: bool
     status: int | None = None
     retry_after: float | None = None
+    cause: Cause | None = None
 
 
 class AttemptError(Exception):
@@ -114,16 +118,18 @@ class RetryPolicy:
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any], spec: str) -> RetryPolicy:
-        """Read ``max_attempts``, ``retry_initial_wait`` and ``retry_max_wait`` from model options."""
-        attempts = options.get("max_attempts", cls.max_attempts)
-        initial = options.get("retry_initial_wait", cls.initial_wait)
-        cap = options.get("retry_max_wait", cls.max_wait)
-        if not isinstance(attempts, int) or isinstance(attempts, bool) or attempts < 1:
-            raise ConfigError(f"model {spec!r}: option max_attempts must be a whole number >= 1")
-        for name, value in (("retry_initial_wait", initial), ("retry_max_wait", cap)):
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise ConfigError(f"model {spec!r}: option {name} must be a number of seconds >= 0")
-        return cls(max_attempts=attempts, initial_wait=float(initial), max_wait=float(cap))
+        """Read ``max_attempts``, ``retry_initial_wait`` and ``retry_max_wait`` from model options.
+
+        Raises:
+            ConfigError: A value is out of range; the message names the model and option.
+
+        """
+        parsed = api_fields(options, spec)
+        return cls(
+            max_attempts=parsed.max_attempts,
+            initial_wait=float(parsed.retry_initial_wait),
+            max_wait=float(parsed.retry_max_wait),
+        )
 
     def backoff(self, retry_number: int) -> float:
         """Computed wait before retry ``retry_number`` (1-based), jitter applied."""

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from evalkit.errors import ConfigError, GenerationError
-from evalkit.generators.llamacpp_engine import import_llama_cpp
+from evalkit.generators.llamacpp.engine import import_llama_cpp
 from evalkit.records import Message
 
 _TEMPLATE_KEY = "tokenizer.chat_template"

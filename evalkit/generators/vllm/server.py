@@ -3,7 +3,7 @@
 The server runs as a subprocess of this Python on 127.0.0.1 and a free port, and is
 stopped by :meth:`VllmServerGenerator.aclose` (terminate, then kill after a grace
 period; also at interpreter exit, so none is left behind). Requests go through the
-OpenAI-compatible generator (evalkit.generators.openai_api). ``options.url`` attaches
+OpenAI-compatible generator (evalkit.generators.api.openai_api). ``options.url`` attaches
 to a server that is already running instead of starting one.
 
 The model part of the spec resolves as for ``vllm/`` (the packaged alias, a directory, a
@@ -31,17 +31,40 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from pydantic import Field, StrictFloat, StrictInt, StrictStr, create_model
 
-from evalkit.errors import ConfigError, EvalkitError, MissingDependencyError
-from evalkit.generators.base import Completion, CompletionRequest, Generator
-from evalkit.generators.openai_api import create_compatible
-from evalkit.generators.vllm_config import ENGINE_OPTIONS, OUTPUT_CHANGING, VllmOptions, resolve_model
+from evalkit.errors import EvalkitError, MissingDependencyError
+from evalkit.generators.api.openai_api import create_compatible
+from evalkit.generators.base import Capabilities, Completion, CompletionRequest, Generator
+from evalkit.generators.options import ApiOptions, ProviderOptions, parse_options
+from evalkit.generators.vllm.config import (
+    ENGINE_FIELDS,
+    ENGINE_OPTIONS,
+    OUTPUT_CHANGING,
+    VllmOptions,
+    resolve_model,
+)
 
 CLIENT_OPTIONS = (
     "timeout", "max_concurrency", "max_attempts", "retry_initial_wait", "retry_max_wait", "http_transport",
-    "api_key_env",
+    "api_key_env", "circuit_breaker",
 )  # fmt: skip
 SERVER_OPTIONS = ("url", "server_args", "startup_timeout_s")
+
+
+class _ServerFields(ProviderOptions):
+    url: StrictStr | None = Field(None, description="the URL of a vLLM server that is already running")
+    server_args: list[StrictStr] = Field(default_factory=list, description="a list of command-line flags")
+    startup_timeout_s: StrictInt | StrictFloat = Field(900, gt=0, description="a number of seconds > 0")
+
+
+_CLIENT_FIELDS: dict[str, Any] = {
+    name: (ApiOptions.model_fields[name].annotation, ApiOptions.model_fields[name]) for name in CLIENT_OPTIONS
+}
+Options: type[ProviderOptions] = create_model(
+    "Options", __base__=_ServerFields, **_CLIENT_FIELDS, **ENGINE_FIELDS
+)
+"""Options of ``vllm-server/`` models: engine options (as flags), server options, client options."""
 LOG_TAIL_LINES = 30
 
 
@@ -139,7 +162,9 @@ def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None
 class VllmServerGenerator(Generator):
     """Generator that talks to a vLLM server it started (or one it was pointed at)."""
 
-    supports_logprobs = True
+    capabilities = Capabilities(
+        structured_output=True, logprobs=True, raw_prompt=True, local=True, scores_continuation=True
+    )
 
     def __init__(
         self,
@@ -194,7 +219,7 @@ class VllmServerGenerator(Generator):
             return self.server.base_url
 
     def _engine_args(self) -> dict[str, Any]:
-        from evalkit.generators.vllm_runtime import engine_defaults_for_cpu
+        from evalkit.generators.vllm.runtime import engine_defaults_for_cpu
 
         return engine_defaults_for_cpu(dict(self.engine_args))
 
@@ -223,12 +248,8 @@ def create(name: str, options: Mapping[str, Any]) -> Generator:
 
     """
     spec = f"vllm-server/{name}"
-    known = {*ENGINE_OPTIONS, *CLIENT_OPTIONS, *SERVER_OPTIONS}
-    unknown = sorted(set(options) - known)
-    if unknown:
-        raise ConfigError(
-            f"model {spec!r}: unknown option(s) {', '.join(unknown)}; valid: {', '.join(sorted(known))}"
-        )
+    parsed = parse_options(Options, spec, options)
+    options = parsed.model_dump(include=parsed.model_fields_set)
     if options.get("url"):
         return VllmServerGenerator(spec, lambda: name, options, {"model_name": name})
     if importlib.util.find_spec("vllm") is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from evalkit.generators.api_base import MalformedResponseError, normalise_finish
+from evalkit.generators.api.support import MalformedResponseError, normalise_finish
 from evalkit.generators.base import Completion, CompletionRequest, TokenLogprob
 
 

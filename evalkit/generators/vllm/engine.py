@@ -2,7 +2,7 @@
 
 Specs:
     vllm/gemma-3-270m    the packaged Gemma 3 270M GGUF, converted once to a Hugging Face
-                         directory (see evalkit.generators.hf_convert)
+                         directory (see evalkit.generators.vllm.hf_convert)
     vllm/<directory>     a Hugging Face model directory on disk
     vllm/<file.gguf>     a Gemma 3 GGUF file, converted the same way
     vllm/<org>/<name>    a model name vLLM resolves itself
@@ -31,9 +31,11 @@ from importlib import metadata as importlib_metadata
 from typing import Any
 
 from evalkit.errors import GenerationError, MissingDependencyError
-from evalkit.generators.base import Completion, CompletionRequest, Generator
-from evalkit.generators.vllm_config import OUTPUT_CHANGING, VllmOptions, resolve_model
-from evalkit.generators.vllm_runtime import (
+from evalkit.generators.base import Capabilities, Completion, CompletionRequest, Generator
+from evalkit.generators.options import parse_options
+from evalkit.generators.vllm.config import OUTPUT_CHANGING, VllmOptions, resolve_model
+from evalkit.generators.vllm.config import Options as Options  # this provider's options model
+from evalkit.generators.vllm.runtime import (
     MicroBatcher,
     SharedEngine,
     import_vllm,
@@ -56,7 +58,9 @@ class _Job:
 class VllmGenerator(Generator):
     """Generator backed by a shared in-process ``vllm.LLM`` engine."""
 
-    supports_logprobs = True
+    capabilities = Capabilities(
+        structured_output=True, logprobs=True, raw_prompt=True, local=True, scores_continuation=True
+    )
 
     def __init__(
         self, spec: str, locate: Callable[[], str], options: VllmOptions, fingerprint: Mapping[str, Any]
@@ -204,9 +208,10 @@ def create(name: str, options: Mapping[str, Any]) -> Generator:
         ConfigError: The model cannot be found or the options are invalid.
 
     """
+    spec = f"vllm/{name}"
+    parse_options(Options, spec, options)  # a wrong option is reported even where vLLM is missing
     if importlib.util.find_spec("vllm") is None:
         raise MissingDependencyError("vllm", "vllm", "The vLLM backend")
-    spec = f"vllm/{name}"
     resolved = resolve_model(name)
     return VllmGenerator(
         spec, resolved.locate, VllmOptions.parse(spec, options, resolved.defaults), resolved.fingerprint

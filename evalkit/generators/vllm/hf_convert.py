@@ -36,8 +36,8 @@ import numpy as np
 import numpy.typing as npt
 
 from evalkit.errors import ConfigError, MissingDependencyError
-from evalkit.generators.llamacpp import packaged_model_path
-from evalkit.generators.llamacpp_engine import file_fingerprint
+from evalkit.generators.llamacpp.backend import packaged_model_path
+from evalkit.generators.llamacpp.engine import file_fingerprint
 
 log = logging.getLogger("evalkit.vllm")
 

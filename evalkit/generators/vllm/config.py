@@ -1,7 +1,7 @@
 """What the ``vllm/`` and ``vllm-server/`` backends load, and with which engine options.
 
 A spec's model part is the packaged alias (``gemma-3-270m``), a Hugging Face directory, a
-Gemma 3 GGUF file (converted on first use, see evalkit.generators.hf_convert) or a name
+Gemma 3 GGUF file (converted on first use, see evalkit.generators.vllm.hf_convert) or a name
 vLLM resolves itself. Options are checked here once, with errors naming the option.
 """
 
@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr, create_model
+
 from evalkit.errors import ConfigError
-from evalkit.generators import hf_convert
-from evalkit.generators.llamacpp import PACKAGED_MODELS
-from evalkit.generators.llamacpp_engine import file_fingerprint
+from evalkit.generators.llamacpp.backend import PACKAGED_MODELS
+from evalkit.generators.llamacpp.engine import file_fingerprint
+from evalkit.generators.options import ProviderOptions, parse_options
+from evalkit.generators.vllm import hf_convert
 
 ENGINE_OPTIONS: dict[str, type | tuple[type, ...]] = {
     "dtype": str,
@@ -36,10 +40,33 @@ ENGINE_OPTIONS: dict[str, type | tuple[type, ...]] = {
     "seed": int,
     "trust_remote_code": bool,
 }
-EVALKIT_OPTIONS = ("engine_args", "chat_template", "batch_window_ms", "max_concurrency")
 OUTPUT_CHANGING = ("dtype", "quantization", "tokenizer", "revision", "seed")
 PACKAGED_DEFAULTS: dict[str, Any] = {"dtype": "float32", "max_model_len": 4096}
 """Engine defaults for packaged models: float32 keeps greedy output in step with llama.cpp."""
+
+
+_STRICT: dict[type, Any] = {str: StrictStr, int: StrictInt, bool: StrictBool, float: StrictFloat}
+
+
+def _engine_field(kinds: type | tuple[type, ...]) -> Any:
+    types = kinds if isinstance(kinds, tuple) else (kinds,)
+    annotation = functools.reduce(operator.or_, (_STRICT[kind] for kind in types))
+    return (annotation | None, Field(None, description=" or ".join(kind.__name__ for kind in types)))
+
+
+ENGINE_FIELDS: dict[str, Any] = {name: _engine_field(kinds) for name, kinds in ENGINE_OPTIONS.items()}
+"""The engine options as pydantic fields (strict types: no bool for an int), for the Options models."""
+
+
+class _EvalkitFields(ProviderOptions):
+    engine_args: dict[str, Any] = Field(default_factory=dict, description="a mapping of vllm.LLM arguments")
+    chat_template: StrictStr | None = Field(None, description="a Jinja template string")
+    batch_window_ms: StrictInt | StrictFloat = Field(20, ge=0, description="a number >= 0")
+    max_concurrency: StrictInt | None = Field(None, ge=1, description="a whole number >= 1")
+
+
+Options: type[ProviderOptions] = create_model("Options", __base__=_EvalkitFields, **ENGINE_FIELDS)
+"""Options of ``vllm/`` models: the engine options, plus engine_args, chat_template, batch_window_ms."""
 
 
 @dataclass(frozen=True)
@@ -53,27 +80,14 @@ class VllmOptions:
     @classmethod
     def parse(cls, spec: str, options: Mapping[str, Any], defaults: Mapping[str, Any]) -> VllmOptions:
         """Check option names and types, naming the spec and the option in any error."""
-        unknown = sorted(set(options) - set(ENGINE_OPTIONS) - set(EVALKIT_OPTIONS))
-        if unknown:
-            valid = ", ".join([*ENGINE_OPTIONS, *EVALKIT_OPTIONS])
-            raise ConfigError(
-                f"model {spec!r}: unknown option(s) {', '.join(unknown)}; valid options: {valid}"
-            )
-        extra = options.get("engine_args", {})
-        if not isinstance(extra, Mapping):
-            raise ConfigError(f"model {spec!r}: option 'engine_args' must be a mapping of vllm.LLM arguments")
-        engine = {**defaults, **extra, **{k: v for k, v in options.items() if k in ENGINE_OPTIONS}}
+        parsed = parse_options(Options, spec, options)
+        given = parsed.model_dump(include=parsed.model_fields_set)
+        extra = given.get("engine_args", {})
+        engine = {**defaults, **extra, **{k: v for k, v in given.items() if k in ENGINE_OPTIONS}}
         for name, value in engine.items():
             _check_type(spec, name, value)
-        template = options.get("chat_template")
-        if template is not None and not isinstance(template, str):
-            raise ConfigError(f"model {spec!r}: option 'chat_template' must be a Jinja template string")
-        window = options.get("batch_window_ms", 20)
-        if isinstance(window, bool) or not isinstance(window, int | float) or window < 0:
-            raise ConfigError(
-                f"model {spec!r}: option 'batch_window_ms' must be a number >= 0, got {window!r}"
-            )
-        return cls(engine_args=engine, chat_template=template, batch_window_s=float(window) / 1000)
+        window = float(given.get("batch_window_ms", 20))
+        return cls(engine_args=engine, chat_template=given.get("chat_template"), batch_window_s=window / 1000)
 
 
 def _check_type(spec: str, name: str, value: Any) -> None:

@@ -3,7 +3,7 @@
 Options (all optional): ``max_concurrency`` (requests in flight, default per provider),
 ``requests_per_minute`` and ``tokens_per_minute``. Token admission uses the estimate
 the providers' own limiters use: prompt tokens plus ``max_tokens``
-(:func:`evalkit.costs.estimate_request_tokens`). Every attempt, retries included, is
+(evalkit.generators.tokens). Every attempt, retries included, is
 admitted, since providers count those too.
 
 asyncio primitives belong to one event loop; the limits rebuild them when used from a
@@ -19,18 +19,7 @@ from typing import Any
 
 from aiolimiter import AsyncLimiter
 
-from evalkit.errors import ConfigError
-
-
-def _positive(options: Mapping[str, Any], name: str, spec: str, *, whole: bool) -> float | None:
-    value = options.get(name)
-    if value is None:
-        return None
-    kinds: tuple[type[int] | type[float], ...] = (int,) if whole else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds) or value <= 0:
-        kind = "a whole number" if whole else "a number"
-        raise ConfigError(f"model {spec!r}: option {name} must be {kind} > 0 (got {value!r})")
-    return float(value)
+from evalkit.generators.options import ApiOptions, api_fields
 
 
 class CallLimits:
@@ -65,11 +54,16 @@ class CallLimits:
             ConfigError: A value is not a positive number.
 
         """
-        concurrency = _positive(options, "max_concurrency", spec, whole=True)
+        return cls.from_parsed(api_fields(options, spec), default_concurrency)
+
+    @classmethod
+    def from_parsed(cls, options: ApiOptions, default_concurrency: int) -> CallLimits:
+        """The limits validated options describe (``default_concurrency`` when they set none)."""
+        rpm, tpm = options.requests_per_minute, options.tokens_per_minute
         return cls(
-            int(concurrency or default_concurrency),
-            _positive(options, "requests_per_minute", spec, whole=False),
-            _positive(options, "tokens_per_minute", spec, whole=False),
+            options.max_concurrency or default_concurrency,
+            None if rpm is None else float(rpm),
+            None if tpm is None else float(tpm),
         )
 
     def _bind(self) -> None:

