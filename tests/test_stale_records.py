@@ -176,3 +176,32 @@ def test_an_old_run_folder_still_loads_and_reports(tmp_path: Path) -> None:
     assert run.meta.executions[0].calls["fake/script"].calls == 16
     assert "fake-run" in run.report().read_text()
     assert (copy / "run.json").read_bytes() == (legacy / "run.json").read_bytes()  # loading changes nothing
+
+
+def test_human_labels_on_a_redone_answer_no_longer_count() -> None:
+    from evalkit.fingerprint import HUMAN_JUDGE, response_fingerprint, verdict_fingerprint
+    from evalkit.records import Judgment, Prompt
+    from evalkit.runner.current import current_records
+    from evalkit.runner.meta import RunMeta
+
+    prompt = Prompt(id="p", turns=("Hi?",))
+
+    def answers(systems: dict[str, str]) -> list[Response]:
+        return [
+            Response(
+                prompt_id="p", system=s, outputs=("x",), fingerprint=response_fingerprint(fp, prompt, 0, 0)
+            )
+            for s, fp in systems.items()
+        ]
+
+    before = {"a": "sys-a-1", "b": "sys-b-1"}
+    shown = answers(before)
+    label = Judgment(
+        prompt_id="p", model_a="a", model_b="b", order="ab", source="human:ann", outcome="a",
+        fingerprint=verdict_fingerprint(HUMAN_JUDGE, prompt, [r.fingerprint for r in shown]),
+    )  # fmt: skip
+    stored = {"prompts": [prompt], "responses": shown, "judgments": [label]}
+    assert len(current_records(RunMeta(system_fingerprints=before), stored).judgments) == 1
+    after = {**before, "a": "sys-a-2"}  # system a changed and its answer was redone
+    records = current_records(RunMeta(system_fingerprints=after), {**stored, "responses": answers(after)})
+    assert records.judgments == () and records.superseded == {"judgments": 1}

@@ -97,6 +97,7 @@ def parse_pairwise(task: Task, annotator: str, order: Order, form: Mapping[str, 
         raw=choice.code,
         rationale=note,
         provenance=_provenance(instructions),
+        fingerprint=task.fingerprint,
     )
     return Parsed(answer, {"judgments": [judgment.model_dump(mode="json")]}, correct)
 
@@ -112,6 +113,7 @@ def parse_grade(task: Task, annotator: str, turns: int, form: Mapping[str, str],
         "source": f"human:{annotator}",
         "rationale": note,
         "provenance": _provenance(instructions),
+        "fingerprint": task.fingerprint,
     }
     if spec.aspects:
         aspects = {a.name: _aspect_value(form, a.name, a.minimum, a.maximum) for a in spec.aspects}

@@ -13,10 +13,11 @@ import math
 import random
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from evalkit.human.campaign import Campaign, TaskGroup
+from evalkit.fingerprint import HUMAN_JUDGE, verdict_fingerprint
 from evalkit.records import Order, Prompt, Response
 from evalkit.runner.meta import RunRecords
 
@@ -44,6 +45,8 @@ class Task:
         check: "gold" or "attention" for silently scored items.
         expected: The known answer of a check (canonical a/b/tie, or a grade label).
         distractor: For attention checks: the prompt whose answer is shown as the off-topic one.
+        fingerprint: What its labels rest on (the prompt and the responses shown); labels
+            on a response that was since redone no longer count.
 
     """
 
@@ -57,6 +60,7 @@ class Task:
     check: CheckKind | None = None
     expected: str | None = None
     distractor: str | None = None
+    fingerprint: str = ""
 
     @property
     def everyone(self) -> bool:
@@ -131,7 +135,14 @@ class Catalog:
         for index, group in enumerate(campaign.tasks):
             tasks += self._group_tasks(index, group)
         tasks += self._gold_tasks() + self._attention_tasks()
-        self.tasks = {t.id: t for t in tasks}
+        self.tasks = {t.id: replace(t, fingerprint=self._fingerprint(t)) for t in tasks}
+
+    def _fingerprint(self, task: Task) -> str:
+        prompt = self.prompts.get(task.prompt_id)
+        if prompt is None or task.check == "attention":
+            return ""
+        shown = [self.responses.get((task.prompt_id, system)) for system in task.systems]
+        return verdict_fingerprint(HUMAN_JUDGE, prompt, [r.fingerprint if r else "" for r in shown])
 
     def usable(self, prompt_id: str, systems: Sequence[str]) -> bool:
         """Whether every system has a successful answer to the prompt."""
