@@ -37,13 +37,21 @@ BUILTIN_PROVIDERS: dict[str, str] = {
 }
 
 
+def entry_point_table(group: str, builtins: Mapping[str, str]) -> dict[str, str]:
+    """Name -> "module:attr" of a plug-in group: the built-ins, overridden by installed entry points."""
+    return {**builtins, **{ep.name: ep.value for ep in entry_points(group=group)}}
+
+
+def load_target(target: str) -> Any:
+    """Import what a "module:attr" target names."""
+    module_name, _, attr = target.partition(":")
+    return getattr(import_module(module_name), attr)
+
+
 @cache
 def provider_table() -> dict[str, str]:
     """Provider prefix -> "module:attr", built-ins overridden by installed entry points."""
-    table = dict(BUILTIN_PROVIDERS)
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        table[ep.name] = ep.value
-    return table
+    return entry_point_table(ENTRY_POINT_GROUP, BUILTIN_PROVIDERS)
 
 
 def split_spec(spec: str) -> tuple[str, str]:
@@ -65,8 +73,7 @@ def load_factory(provider: str) -> Factory:
             f"unknown model provider {provider!r}; known providers: "
             f"{', '.join(sorted(provider_table()))}. Run 'evalkit models' to list them."
         )
-    module_name, _, attr = target.partition(":")
-    factory: Factory = getattr(import_module(module_name), attr)
+    factory: Factory = load_target(target)
     return factory
 
 

@@ -16,8 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from evalkit.human.campaign import Campaign, TaskGroup
 from evalkit.fingerprint import HUMAN_JUDGE, verdict_fingerprint
+from evalkit.human.campaign import Campaign, TaskGroup
 from evalkit.records import Order, Prompt, Response
 from evalkit.runner.meta import RunRecords
 

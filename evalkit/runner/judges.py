@@ -11,13 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from importlib import import_module
-from importlib.metadata import entry_points
 from pathlib import Path
 
 from evalkit.cache import CachedCaller
 from evalkit.errors import ConfigError
 from evalkit.fingerprint import digest, without_secrets
+from evalkit.generators.registry import entry_point_table, load_target
 from evalkit.judging import Grader, LLMGrader, LLMPairwiseJudge, PairwiseJudge, load_judge, make_judge
 from evalkit.judging.templates import template_hash
 from evalkit.runner.config import JudgeConfig
@@ -50,10 +49,7 @@ JudgeFactory = Callable[[JudgeConfig, JudgeContext], AnyJudge]
 @cache
 def judge_kinds() -> dict[str, str]:
     """Judge kind -> "module:attr", built-ins overridden by installed entry points."""
-    table = dict(BUILTIN_KINDS)
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        table[ep.name] = ep.value
-    return table
+    return entry_point_table(ENTRY_POINT_GROUP, BUILTIN_KINDS)
 
 
 def build_judge(config: JudgeConfig, context: JudgeContext, *, where: str = "judges") -> AnyJudge:
@@ -69,8 +65,7 @@ def build_judge(config: JudgeConfig, context: JudgeContext, *, where: str = "jud
             f"{where}.kind: unknown judge kind {config.kind!r}; "
             f"known kinds: {', '.join(sorted(judge_kinds()))}"
         )
-    module_name, _, attr = target.partition(":")
-    factory: JudgeFactory = getattr(import_module(module_name), attr)
+    factory: JudgeFactory = load_target(target)
     judge = factory(config, context)
     if not isinstance(judge, PairwiseJudge | Grader):
         raise ConfigError(

@@ -23,8 +23,8 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class StageCounts(_Frozen):
-    """What one stage of one execution did.
+class StageCounts(BaseModel):
+    """What one stage of one execution did (filled in while the stage runs, then stored).
 
     Attributes:
         name: "generate", "pairwise" or "grade".
@@ -47,6 +47,8 @@ class StageCounts(_Frozen):
     superseded: int = 0
     seconds: float = 0.0
     extra: dict[str, Any] = Field(default_factory=dict)
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class CallCounts(_Frozen):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import platform
 import sys
-from dataclasses import asdict
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -26,11 +25,11 @@ from evalkit.runner.backends import Backends
 from evalkit.runner.changes import describe_changes
 from evalkit.runner.config import RunConfig
 from evalkit.runner.judges import AnyJudge, JudgeContext, build_judge, describe
-from evalkit.runner.meta import Execution, RunMeta
+from evalkit.runner.meta import Execution, RunMeta, StageCounts
 from evalkit.runner.progress import StageProgress
 from evalkit.runner.redaction import redacted_config
 from evalkit.runner.rundir import RunDir
-from evalkit.runner.stages import StageResult, WorkItem, run_stage
+from evalkit.runner.stages import WorkItem, run_stage
 from evalkit.runner.work import (
     ResponseIndex,
     SystemWork,
@@ -88,7 +87,7 @@ class Pipeline:
             self.cache, concurrency=config.concurrency, meter=self.meter, max_cost=config.max_cost
         )
         self.progress = StageProgress(enabled=show_progress)
-        self.results: list[StageResult] = []
+        self.results: list[StageCounts] = []
         self.changes: list[str] = []
         context = JudgeContext(caller=self.backends.caller, resolve=config.resolve)
         self.judges: list[AnyJudge] = [
@@ -184,7 +183,7 @@ class Pipeline:
                 "finished_at": _now(),
                 "status": status,
                 "changes": self.changes,
-                "stages": [asdict(r) for r in self.results],
+                "stages": [r.model_dump() for r in self.results],
                 "calls": self.backends.call_counts(),
                 "cost": self.meter.summary(),
             }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Sequence, Set
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from evalkit.cache import CachedCaller
@@ -23,6 +23,7 @@ from evalkit.errors import (
 from evalkit.generators.base import Completion, CompletionRequest
 from evalkit.records import Grade, Prompt, Response
 from evalkit.runner.backends import CURRENT_STAGE
+from evalkit.runner.meta import StageCounts
 from evalkit.runner.progress import StageProgress
 from evalkit.runner.rundir import Expectation, RecordStore
 
@@ -52,21 +53,6 @@ def describe_error(exc: BaseException) -> str:
     """A one-line description of a per-item failure, for the record and the report."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-@dataclass
-class StageResult:
-    """What a stage did: counts for run.json and the closing summary (see ``StageCounts``)."""
-
-    name: str
-    total: int = 0
-    resumed: int = 0
-    new: int = 0
-    errors: int = 0
-    not_started: int = 0
-    superseded: int = 0
-    seconds: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Preview(Protocol):
@@ -113,7 +99,7 @@ async def run_stage(
     prompt_ids: Set[str],
     progress: StageProgress,
     hits: Callable[[], int],
-) -> tuple[list[Any], StageResult]:
+) -> tuple[list[Any], StageCounts]:
     """Run the items not already stored; append each item's records as soon as they exist.
 
     Stored records whose item is no longer asked for, or whose fingerprint no longer matches
@@ -126,7 +112,7 @@ async def run_stage(
     kept, superseded = store.resume(item_key, failed, wanted, lambda r: r.prompt_id in prompt_ids)
     done = {item_key(r) for r in kept}
     todo = [item for item in items if item.key not in done]
-    result = StageResult(name=name, total=len(items), resumed=len(items) - len(todo), superseded=superseded)
+    result = StageCounts(name=name, total=len(items), resumed=len(items) - len(todo), superseded=superseded)
     progress.stage(name, len(items), done=result.resumed)
     hits_before = hits()
     new_records: list[Any] = []
