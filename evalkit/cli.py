@@ -13,6 +13,7 @@ from rich.markup import escape
 
 from evalkit.errors import EvalkitError
 from evalkit.generators.registry import provider_table
+from evalkit.interop.commands import register as register_interop
 from evalkit.runner.config import load_config
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ app = typer.Typer(
 )
 console = Console()
 errors = Console(stderr=True)
+register_interop(app)
 
 
 @app.command()

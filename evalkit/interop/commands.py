@@ -1,0 +1,64 @@
+"""The ``import``, ``export`` and ``leaderboard`` verbs (registered on the CLI app by ``register``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+FORMAT_HELP = "alpaca_eval, mt_bench, arena_hard or just_eval."
+
+
+def import_command(
+    format: Annotated[str, typer.Argument(help=f"The files' format: {FORMAT_HELP}")],
+    paths: Annotated[list[Path], typer.Argument(help="Files, or folders searched for .json/.jsonl/.csv.")],
+    to: Annotated[Path, typer.Option("--to", help="The run folder to create.")],
+    baseline: Annotated[
+        str | None, typer.Option(help="Baseline model where the files do not name it (Arena-Hard v0.1).")
+    ] = None,
+    judge: Annotated[str | None, typer.Option(help="Judge name where the files do not give it.")] = None,
+) -> None:
+    """Import a peer's outputs and verdicts as an evalkit run folder."""
+    from evalkit.interop import import_run
+    from evalkit.runner.rundir import RunDir
+
+    path = import_run(format, paths, to, baseline=baseline, judge=judge)
+    records = RunDir(path, create=False).load_records()
+    Console().print(
+        f"imported into {path}: {len(records.prompts)} prompts, {len(records.responses)} responses, "
+        f"{len(records.judgments)} judgments, {len(records.grades)} grades"
+    )
+
+
+def export_command(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder.")],
+    format: Annotated[str, typer.Argument(help=f"The format to write: {FORMAT_HELP}")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Folder to write (default RUN_DIR/export/FORMAT).")
+    ] = None,
+) -> None:
+    """Export a run's records as a peer's files."""
+    from evalkit.interop import export_run
+
+    written = export_run(run_dir, format, output)
+    Console().print(f"wrote {len(written)} files under {output or run_dir / 'export' / format}")
+
+
+def leaderboard_command(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder.")],
+    format: Annotated[str, typer.Option("--format", help="Columns to print: alpaca_eval.")] = "alpaca_eval",
+    source: Annotated[str | None, typer.Option(help="Only this verdict source.")] = None,
+) -> None:
+    """Print a run's leaderboard with the columns a peer publishes."""
+    from evalkit.interop.leaderboard_table import print_leaderboard
+
+    print_leaderboard(run_dir, format, source, Console(width=200))
+
+
+def register(app: typer.Typer) -> None:
+    """Add the interop verbs to the CLI app."""
+    app.command("import")(import_command)
+    app.command("export")(export_command)
+    app.command("leaderboard")(leaderboard_command)
