@@ -4,8 +4,9 @@ Preferences in annotations are AlpacaEval's numbers: 2 = ``generator_2`` (the ca
 better, 1 = ``generator_1`` (the baseline) better, 1.5 or 0 = a draw, null = the annotator
 failed; continuous values in [1, 2] (a logprob-weighted annotator) are the probability that
 the candidate is better, plus one. They become canonical verdicts: model_a = candidate,
-model_b = baseline, the number kept verbatim as the judgment's ``label``; a file holding any
-continuous value also gives every verdict probabilities {a: p - 1, b: 2 - p}.
+model_b = baseline, the number kept verbatim as the judgment's ``label``. A file holding any
+value other than 0, 1 and 2 (a continuous preference, or 1.5, which only weighted annotators
+write) also gives every verdict probabilities {a: p - 1, b: 2 - p} (0 gives {tie: 1}).
 """
 
 from __future__ import annotations
@@ -22,27 +23,34 @@ from evalkit.prompts.importers import alpaca_eval_prompt_id
 from evalkit.records import Judgment, Outcome, Prompt, Response
 
 FORMAT = "alpaca_eval"
-DISCRETE_VALUES = frozenset({0.0, 1.0, 1.5, 2.0})
+HARD_VALUES = frozenset({0.0, 1.0, 2.0})
 
 
 def read(paths: Sequence[Path], imported: Imported) -> None:
-    """Add every AlpacaEval file's records to ``imported`` (kind chosen from each file's fields)."""
+    """Add every AlpacaEval file's records to ``imported`` (kind chosen from each file's fields).
+
+    Annotations are read before model outputs: where an outputs file holds a different text
+    for an answer that was annotated (AlpacaEval 1's text_davinci_003 baseline was later
+    regenerated), the text the annotator judged is kept and the difference counted.
+    """
+    annotations, outputs = [], []
     for path in paths:
         if path.suffix.lower() == ".csv":
             _read_leaderboard(path, imported)
             continue
         entries = read_json_list(path)
-        if not entries:
-            continue
-        if "generator_1" in entries[0].data:
-            _read_annotations(entries, imported)
-        elif "generator" in entries[0].data:
-            for entry in entries:
-                _read_output(entry, imported)
-        else:
+        if entries and "generator_1" in entries[0].data:
+            annotations.append(entries)
+        elif entries and "generator" in entries[0].data:
+            outputs.append(entries)
+        elif entries:
             raise entries[0].fail(
                 "generator", "missing", "pass model_outputs.json, annotations.json or a leaderboard CSV"
             )
+    for entries in annotations:
+        _read_annotations(entries, imported)
+    for entry in (entry for entries in outputs for entry in entries):
+        _read_output(entry, imported)
 
 
 def _prompt(entry: Entry) -> Prompt:
@@ -97,7 +105,7 @@ def _probabilities(preference: float | None) -> dict[Outcome, float] | None:
 
 def _read_annotations(entries: Sequence[Entry], imported: Imported) -> None:
     preferences = [_preference(entry) for entry in entries]
-    continuous = any(p is not None and p not in DISCRETE_VALUES for p in preferences)
+    weighted = any(p is not None and p not in HARD_VALUES for p in preferences)
     for entry, preference in zip(entries, preferences, strict=True):
         prompt = _prompt(entry)
         imported.add_prompt(prompt)
@@ -114,7 +122,7 @@ def _read_annotations(entries: Sequence[Entry], imported: Imported) -> None:
                 order="ba",  # output_1 (the baseline) is the first output in the file
                 source=import_source(annotator),
                 outcome=_outcome(preference),
-                probabilities=_probabilities(preference) if continuous else None,
+                probabilities=_probabilities(preference) if weighted else None,
                 label=json.dumps(entry.data["preference"]),
                 raw=_raw_completion(entry),
                 error=None if preference is not None else "the annotator gave no preference",

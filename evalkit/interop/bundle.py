@@ -45,6 +45,7 @@ class Imported:
     baselines: Counter[tuple[str, str]] = field(default_factory=Counter)
     """How often each (source, baseline) pair was seen, where the format names a baseline."""
     extra: dict[str, Any] = field(default_factory=dict)
+    conflicts: Counter[str] = field(default_factory=Counter)
     baseline_hint: str | None = None
     """The baseline to assume where a file does not name it (Arena-Hard v0.1 judgments)."""
     judge_hint: str | None = None
@@ -55,8 +56,14 @@ class Imported:
         self.prompts.setdefault(prompt.id, prompt)
 
     def add_response(self, response: Response, model: str = "") -> None:
-        """Keep a response unless one with its key is already there; register its system."""
-        self.responses.setdefault(response.key, response)
+        """Keep a response unless one with its key is already there; register its system.
+
+        A later file giving a different text for the same key is counted per system in
+        ``conflicts`` (written to run.json), and the first text is kept.
+        """
+        kept = self.responses.setdefault(response.key, response)
+        if kept.outputs != response.outputs:
+            self.conflicts[response.system] += 1
         self.systems.setdefault(response.system, model or response.model_id or response.system)
 
     def add_system(self, name: str, model: str = "") -> None:
@@ -129,7 +136,7 @@ def write_run(imported: Imported, destination: Path, origin: str) -> RunDir:
             "seed": 0,
             "started_at": now,
             "finished_at": now,
-            "imported": imported.extra,
+            "imported": {**imported.extra, "conflicting_responses": dict(imported.conflicts)},
         }
     )
     return run_dir

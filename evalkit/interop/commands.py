@@ -25,11 +25,18 @@ def import_command(
     from evalkit.runner.rundir import RunDir
 
     path = import_run(format, paths, to, baseline=baseline, judge=judge)
-    records = RunDir(path, create=False).load_records()
-    Console().print(
+    run_dir = RunDir(path, create=False)
+    records = run_dir.load_records()
+    console = Console()
+    console.print(
         f"imported into {path}: {len(records.prompts)} prompts, {len(records.responses)} responses, "
         f"{len(records.judgments)} judgments, {len(records.grades)} grades"
     )
+    for system, count in run_dir.read_meta()["imported"]["conflicting_responses"].items():
+        console.print(
+            f"note: {count} answers of {system} differ between files; the first file's text "
+            "(for AlpacaEval, the text the annotator judged) was kept"
+        )
 
 
 def export_command(
