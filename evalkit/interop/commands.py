@@ -57,11 +57,15 @@ def leaderboard_command(
     run_dir: Annotated[Path, typer.Argument(help="A run folder.")],
     format: Annotated[str, typer.Option("--format", help="Columns to print: alpaca_eval.")] = "alpaca_eval",
     source: Annotated[str | None, typer.Option(help="Only this verdict source.")] = None,
+    details: Annotated[
+        bool,
+        typer.Option("--details", help="Also print the length-controlled fits (intervals, coefficients)."),
+    ] = False,
 ) -> None:
     """Print a run's leaderboard with the columns a peer publishes."""
     from evalkit.interop.leaderboard_table import print_leaderboard
 
-    print_leaderboard(run_dir, format, source, Console(width=200))
+    print_leaderboard(run_dir, format, source, Console(width=200), details=details)
 
 
 def register(app: typer.Typer) -> None:

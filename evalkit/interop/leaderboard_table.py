@@ -1,35 +1,41 @@
-"""Print a run's leaderboard with a peer's published columns."""
+"""Print a run's leaderboard with a peer's published columns, and the length-control details."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
+from rich.table import Table
 
 from evalkit.errors import ConfigError
 from evalkit.interop.alpaca_eval_export import leaderboard_csv
 from evalkit.interop.bundle import load_records
-from evalkit.interop.leaderboard import alpaca_eval_leaderboard, published_modes
+from evalkit.interop.leaderboard import alpaca_eval_leaderboard, length_control, published_modes
+from evalkit.stats.alpaca_lc import LengthControlled
 
 LEADERBOARD_FORMATS = ("alpaca_eval",)
 
 
-def print_leaderboard(run_dir: Path, format: str, source: str | None, console: Console) -> None:
+def print_leaderboard(
+    run_dir: Path, format: str, source: str | None, console: Console, *, details: bool = False
+) -> None:
     """Print AlpacaEval's leaderboard CSV for each verdict source of the run.
 
     With several sources, each CSV is preceded by a ``# source: ...`` line; pass ``source``
-    to get one plain CSV.
+    to get one plain CSV. Extreme length corrections are flagged on stderr; ``details`` adds
+    a table of the length-controlled fits (interval, coefficients, difficulty used).
 
     Raises:
         ConfigError: Unknown format, or no pairwise verdicts (of that source).
 
     """
     if format not in LEADERBOARD_FORMATS:
-        raise ConfigError(
-            f"unknown leaderboard format {format!r}; use one of: {', '.join(LEADERBOARD_FORMATS)}"
-        )
+        known = ", ".join(LEADERBOARD_FORMATS)
+        raise ConfigError(f"unknown leaderboard format {format!r}; use one of: {known}")
     records, meta = load_records(run_dir)
-    rows = alpaca_eval_leaderboard(records, source=source)
+    controlled = length_control(records, source=source, n_boot=200 if details else 0)
+    rows = alpaca_eval_leaderboard(records, source=source, controlled=controlled)
     if not rows:
         wanted = f" of source {source!r}" if source else ""
         raise ConfigError(f"{run_dir} holds no pairwise verdicts{wanted}; nothing to rank")
@@ -40,3 +46,41 @@ def print_leaderboard(run_dir: Path, format: str, source: str | None, console: C
             console.print(f"# source: {name}", highlight=False, markup=False)
         text = leaderboard_csv([r for r in rows if r.source == name], modes)
         console.print(text, end="", highlight=False, markup=False, soft_wrap=True)
+    warn_extreme(controlled, Console(stderr=True))
+    if details:
+        console.print(details_table(controlled))
+
+
+def warn_extreme(controlled: Sequence[LengthControlled], console: Console) -> None:
+    """One warning line per extreme length correction."""
+    for lc in controlled:
+        if lc.extreme:
+            console.print(
+                f"warning: {lc.model} ({lc.source}): length control moves {lc.raw_win_rate:.1f} to "
+                f"{lc.win_rate:.1f}; an extreme correction that rests on extrapolating the length model",
+                highlight=False,
+                markup=False,
+            )
+
+
+def details_table(controlled: Sequence[LengthControlled]) -> Table:
+    """The length-controlled fits: rate, interval, AlpacaEval's standard error, coefficients."""
+    table = Table(title="Length-controlled win rate (AlpacaEval's model)")
+    for column in ("model", "source", "LC", "95% CI", "lc SE", "raw", "intercept", "length", "difficulty"):
+        table.add_column(column)
+    table.add_column("difficulty from")
+    table.add_column("flag")
+    for lc in controlled:
+        c = lc.coefficients
+        table.add_row(
+            lc.model,
+            lc.source,
+            f"{lc.win_rate:.2f}",
+            f"{lc.ci_low:.2f}-{lc.ci_high:.2f}",
+            f"{lc.standard_error:.3f}",
+            f"{lc.raw_win_rate:.2f}",
+            *(f"{c.get(k, 0.0):+.3f}" for k in ("intercept", "length", "difficulty")),
+            lc.difficulty,
+            "EXTREME" if lc.extreme else "",
+        )
+    return table
