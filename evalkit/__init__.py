@@ -23,6 +23,7 @@ from evalkit.records import Grade, JudgeProvenance, Judgment, Message, Prompt, R
 
 if TYPE_CHECKING:
     from evalkit.api import Run, load_run, run, run_async
+    from evalkit.interop import export_run, import_run
     from evalkit.runner.config import JudgeConfig, RunConfig, SystemConfig, load_config
 
 # Heavy modules (pandas, matplotlib, the pipeline) load on first use, so `import evalkit`
@@ -36,6 +37,8 @@ _LAZY = {
     "RunConfig": "evalkit.runner.config",
     "SystemConfig": "evalkit.runner.config",
     "load_config": "evalkit.runner.config",
+    "import_run": "evalkit.interop",
+    "export_run": "evalkit.interop",
 }
 
 
@@ -73,6 +76,8 @@ __all__ = [
     "UnknownSpecError",
     "__version__",
     "create_generator",
+    "export_run",
+    "import_run",
     "load_config",
     "load_run",
     "run",

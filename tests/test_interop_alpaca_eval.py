@@ -171,3 +171,16 @@ def test_import_refuses_an_existing_run(tmp_path: Path):
     with pytest.raises(ConfigError, match="already holds a run"):
         import_run("alpaca_eval", [path], run)
     assert export_run(run, "alpaca_eval", tmp_path / "out")
+
+
+def test_notebook_equivalents(imported: Path, tmp_path: Path):
+    import evalkit
+
+    run = evalkit.load_run(imported)
+    table = run.to_pandas("alpaca_eval")
+    assert {"win_rate", "standard_error", "avg_length", "length_controlled_winrate"} <= set(table.columns)
+    assert len(table) == 6
+    fits = run.to_pandas("length_control")
+    assert set(fits["extreme"]) == {True, False} and "coefficients" in fits.columns
+    written = evalkit.export_run(imported, "arena_hard", tmp_path / "arena")
+    assert any(path.name == "question.jsonl" for path in written)

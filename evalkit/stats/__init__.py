@@ -13,8 +13,11 @@ from evalkit.stats.agreement import (
     raw_agreement,
     tie_discounted_accuracy,
 )
+from evalkit.stats.alpaca_eval import AlpacaEvalRow, alpaca_eval_rows
+from evalkit.stats.alpaca_lc import LengthControlled, alpaca_eval_length_controlled
 from evalkit.stats.common import StatsInputError
 from evalkit.stats.diagnostics import JudgeDiagnostics, judge_diagnostics, model_family
+from evalkit.stats.difficulty import estimate_instruction_difficulty
 from evalkit.stats.frames import to_frame
 from evalkit.stats.gap import SplitGap, split_gap
 from evalkit.stats.grades import GradeDistribution, grade_distributions
@@ -22,10 +25,15 @@ from evalkit.stats.leaderboard import Rating, bradley_terry, length_controlled_w
 from evalkit.stats.pairwise import Verdict, WinRate, reconcile, win_rates
 from evalkit.stats.panels import PanelMethod, aggregate_samples, combine_panel, run_verdicts
 
+simple_length_controlled_win_rate = length_controlled_win_rate
+"""The simpler length-controlled estimator (one logistic slope per comparison, no difficulty term)."""
+
 __all__ = [
     "Agreement",
+    "AlpacaEvalRow",
     "GradeDistribution",
     "JudgeDiagnostics",
+    "LengthControlled",
     "PanelMethod",
     "Rating",
     "SplitGap",
@@ -35,9 +43,12 @@ __all__ = [
     "aggregate_samples",
     "agreement_between",
     "agreement_matrix",
+    "alpaca_eval_length_controlled",
+    "alpaca_eval_rows",
     "bradley_terry",
     "cohens_kappa",
     "combine_panel",
+    "estimate_instruction_difficulty",
     "grade_distributions",
     "judge_diagnostics",
     "krippendorff_alpha",
@@ -46,6 +57,7 @@ __all__ = [
     "raw_agreement",
     "reconcile",
     "run_verdicts",
+    "simple_length_controlled_win_rate",
     "split_gap",
     "tie_discounted_accuracy",
     "to_frame",
