@@ -24,6 +24,7 @@ from evalkit.records import Grade, JudgeProvenance, Judgment, Message, Prompt, R
 if TYPE_CHECKING:
     from evalkit.api import Run, load_run, run, run_async
     from evalkit.interop import export_run, import_run
+    from evalkit.interop.compare import compare_runs
     from evalkit.runner.config import JudgeConfig, RunConfig, SystemConfig, load_config
 
 # Heavy modules (pandas, matplotlib, the pipeline) load on first use, so `import evalkit`
@@ -39,6 +40,7 @@ _LAZY = {
     "load_config": "evalkit.runner.config",
     "import_run": "evalkit.interop",
     "export_run": "evalkit.interop",
+    "compare_runs": "evalkit.interop.compare",
 }
 
 
@@ -75,6 +77,7 @@ __all__ = [
     "TokenLogprob",
     "UnknownSpecError",
     "__version__",
+    "compare_runs",
     "create_generator",
     "export_run",
     "import_run",

@@ -1,4 +1,4 @@
-"""The ``import``, ``export`` and ``leaderboard`` verbs (registered on the CLI app by ``register``)."""
+"""The ``import``, ``export``, ``leaderboard`` and ``compare`` verbs, added to the CLI by ``register``."""
 
 from __future__ import annotations
 
@@ -68,8 +68,25 @@ def leaderboard_command(
     print_leaderboard(run_dir, format, source, Console(width=200), details=details)
 
 
+def compare_command(
+    run_dirs: Annotated[list[Path], typer.Argument(help="Two or more run folders.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The run folder to create.")],
+    baseline: Annotated[str | None, typer.Option(help="Shared baseline (default: the first run's).")] = None,
+) -> None:
+    """Join runs into one comparison over the prompts every system answered, with its report."""
+    from evalkit.interop.compare import compare_runs
+    from evalkit.runner.rundir import RunDir
+
+    path = compare_runs(run_dirs, output, baseline=baseline)
+    meta = RunDir(path, create=False).read_meta()
+    console = Console()
+    console.print(f"compared {len(run_dirs)} runs into {path}: {meta['config']['prompts']}", soft_wrap=True)
+    console.print(f"report: {path / 'report.html'}", soft_wrap=True)
+
+
 def register(app: typer.Typer) -> None:
     """Add the interop verbs to the CLI app."""
     app.command("import")(import_command)
     app.command("export")(export_command)
     app.command("leaderboard")(leaderboard_command)
+    app.command("compare")(compare_command)
