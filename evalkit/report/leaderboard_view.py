@@ -6,12 +6,22 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from evalkit.records import Response
 from evalkit.report.charts import forest_svg
 from evalkit.report.index import ReportIndex
 from evalkit.report.pairwise_view import PairwiseTables, StatSettings
-from evalkit.stats import Rating, Verdict, WinRate, bradley_terry
+from evalkit.stats import (
+    LengthControlled,
+    Rating,
+    Verdict,
+    WinRate,
+    alpaca_eval_length_controlled,
+    bradley_terry,
+)
 
 MIN_SYSTEMS = 3
+LC_BOOT = 200
+"""Bootstrap replicates of AlpacaEval's length-controlled rate (each refits the model)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +41,7 @@ class LeaderRow:
     rating: Rating
     vs_baseline: RateAgainst | None
     length_controlled: RateAgainst | None
+    alpaca_lc: LengthControlled | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +59,12 @@ class Leaderboard:
         """True when at least one row has a length-controlled win rate."""
         return any(row.length_controlled for row in self.rows)
 
+    @property
+    def alpaca_lc_difficulty(self) -> str:
+        """How the instruction difficulty of AlpacaEval's length control was obtained ("" if not shown)."""
+        found = [row.alpaca_lc.difficulty for row in self.rows if row.alpaca_lc and row.alpaca_lc.n]
+        return "; ".join(dict.fromkeys(found))
+
 
 def build_leaderboards(
     verdicts: Sequence[Verdict],
@@ -56,8 +73,13 @@ def build_leaderboards(
     settings: StatSettings,
     *,
     charts: bool = True,
+    responses: Sequence[Response] = (),
 ) -> tuple[Leaderboard, ...]:
-    """A Bradley–Terry leaderboard for each judge source that compared at least three systems."""
+    """A Bradley–Terry leaderboard for each judge source that compared at least three systems.
+
+    Against a common baseline, rows also carry AlpacaEval's length-controlled win rate
+    (computed when ``responses`` are given, for their lengths).
+    """
     boards = []
     for source in index.sources:
         own = [verdict for verdict in verdicts if verdict.source == source]
@@ -65,7 +87,8 @@ def build_leaderboards(
             continue
         ratings = sorted(bradley_terry(own, n_boot=settings.n_boot, seed=settings.seed), key=lambda r: r.rank)
         baseline = common_opponent(own)
-        rows = tuple(_row(rating, baseline, source, tables) for rating in ratings)
+        controlled = _alpaca_lc(own, baseline, responses, settings)
+        rows = tuple(_row(rating, baseline, source, tables, controlled) for rating in ratings)
         chart = _chart(ratings, f"bt-{index.source_id(source)}") if charts else ""
         boards.append(Leaderboard(source, index.source_id(source), baseline, rows, chart))
     return tuple(boards)
@@ -79,7 +102,26 @@ def common_opponent(verdicts: Sequence[Verdict]) -> str | None:
     return everywhere[0] if len(everywhere) == 1 else None
 
 
-def _row(rating: Rating, baseline: str | None, source: str, tables: PairwiseTables) -> LeaderRow:
+def _alpaca_lc(
+    own: Sequence[Verdict], baseline: str | None, responses: Sequence[Response], settings: StatSettings
+) -> dict[str, LengthControlled]:
+    """AlpacaEval's length-controlled rate of each system judged as model_a against the baseline."""
+    against = [v for v in own if v.model_b == baseline and v.model_a != baseline]
+    if baseline is None or not responses or not against:
+        return {}
+    found = alpaca_eval_length_controlled(
+        against, responses, n_boot=min(settings.n_boot, LC_BOOT), seed=settings.seed
+    )
+    return {lc.model: lc for lc in found}
+
+
+def _row(
+    rating: Rating,
+    baseline: str | None,
+    source: str,
+    tables: PairwiseTables,
+    controlled: dict[str, LengthControlled],
+) -> LeaderRow:
     if baseline is None or rating.system == baseline:
         return LeaderRow(rating, None, None)
     raw = {key[:3]: rate for key, rate in tables.rates.items() if key[3] == "all"}
@@ -87,6 +129,7 @@ def _row(rating: Rating, baseline: str | None, source: str, tables: PairwiseTabl
         rating,
         _against(raw, rating.system, baseline, source),
         _against(tables.length_controlled, rating.system, baseline, source),
+        controlled.get(rating.system),
     )
 
 

@@ -1,0 +1,31 @@
+"""Imported verdicts in the HTML report: AlpacaEval's length-controlled rate and its extreme flag."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from evalkit.interop import import_run
+from evalkit.report import build_report
+from evalkit.runner.rundir import RunDir
+
+MODELS = ("FuseChat-Llama-3.2-3B-Instruct", "claude-2.1", "alpaca-7b_concise")
+
+
+def test_report_shows_alpaca_eval_length_control(shared_data: Path, tmp_path: Path):
+    results = shared_data / "alpaca_eval" / "results"
+    if not results.is_dir():
+        pytest.skip(f"AlpacaEval reference data not found at {results}")
+    run = import_run("alpaca_eval", [results / m for m in MODELS], tmp_path / "run")
+    html = build_report(
+        RunDir(run, create=False).load_records(), tmp_path / "report.html", n_boot=50
+    ).read_text()
+    assert "AlpacaEval LC vs gpt4_1106_preview" in html
+    assert "Instruction difficulty: estimated from 2 other systems" in html
+    board = html[html.index('<section id="leaderboard"') :]
+    rows = {m: re.search(rf"<td class=\"strong\">{re.escape(m)}</td>.*?</tr>", board, re.S) for m in MODELS}
+    assert all(rows.values())
+    flagged = {m for m, row in rows.items() if row and "extreme correction" in row.group(0)}
+    assert flagged == {"claude-2.1", "alpaca-7b_concise"}
