@@ -184,3 +184,12 @@ def test_notebook_equivalents(imported: Path, tmp_path: Path):
     assert set(fits["extreme"]) == {True, False} and "coefficients" in fits.columns
     written = evalkit.export_run(imported, "arena_hard", tmp_path / "arena")
     assert any(path.name == "question.jsonl" for path in written)
+
+
+def test_style_leaderboard_verb(imported: Path, capsys: pytest.CaptureFixture[str]):
+    source = "import:weighted_alpaca_eval_gpt4_turbo"
+    assert main(["leaderboard", str(imported), "--format", "style", "--source", source]) == 0
+    printed = capsys.readouterr().out
+    assert "Style-controlled ratings" in printed and "sandwich, clustered by prompt" in printed
+    assert all(feature in printed for feature in ("length", "headers", "bold", "lists"))
+    assert main(["leaderboard", str(imported), "--format", "arena"]) == 2

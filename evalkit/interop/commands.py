@@ -55,7 +55,12 @@ def export_command(
 
 def leaderboard_command(
     run_dir: Annotated[Path, typer.Argument(help="A run folder.")],
-    format: Annotated[str, typer.Option("--format", help="Columns to print: alpaca_eval.")] = "alpaca_eval",
+    format: Annotated[
+        str,
+        typer.Option(
+            "--format", help="alpaca_eval (AlpacaEval's columns) or style (style-controlled ratings)."
+        ),
+    ] = "alpaca_eval",
     source: Annotated[str | None, typer.Option(help="Only this verdict source.")] = None,
     details: Annotated[
         bool,

@@ -12,19 +12,24 @@ from evalkit.errors import ConfigError
 from evalkit.interop.alpaca_eval_export import leaderboard_csv
 from evalkit.interop.bundle import load_records
 from evalkit.interop.leaderboard import alpaca_eval_leaderboard, length_control, published_modes
+from evalkit.records import RunRecords
 from evalkit.stats.alpaca_lc import LengthControlled
+from evalkit.stats.panels import run_verdicts
+from evalkit.stats.style import IntervalMethod, style_controlled_ratings
 
-LEADERBOARD_FORMATS = ("alpaca_eval",)
+LEADERBOARD_FORMATS = ("alpaca_eval", "style")
 
 
 def print_leaderboard(
     run_dir: Path, format: str, source: str | None, console: Console, *, details: bool = False
 ) -> None:
-    """Print AlpacaEval's leaderboard CSV for each verdict source of the run.
+    """Print AlpacaEval's leaderboard CSV per verdict source, or style-controlled ratings.
 
-    With several sources, each CSV is preceded by a ``# source: ...`` line; pass ``source``
-    to get one plain CSV. Extreme length corrections are flagged on stderr; ``details`` adds
-    a table of the length-controlled fits (interval, coefficients, difficulty used).
+    ``format="style"`` prints style-controlled Bradley–Terry ratings per source and split
+    (sandwich intervals; a bootstrap over prompts with ``details``). For AlpacaEval, with
+    several sources each CSV is preceded by a ``# source: ...`` line (pass ``source`` for one
+    plain CSV), extreme length corrections are flagged on stderr, and ``details`` adds a
+    table of the length-controlled fits (interval, coefficients, difficulty used).
 
     Raises:
         ConfigError: Unknown format, or no pairwise verdicts (of that source).
@@ -34,6 +39,9 @@ def print_leaderboard(
         known = ", ".join(LEADERBOARD_FORMATS)
         raise ConfigError(f"unknown leaderboard format {format!r}; use one of: {known}")
     records, meta = load_records(run_dir)
+    if format == "style":
+        print_style(records, source, console, method="sandwich" if not details else "bootstrap")
+        return
     controlled = length_control(records, source=source, n_boot=200 if details else 0)
     rows = alpaca_eval_leaderboard(records, source=source, controlled=controlled)
     if not rows:
@@ -84,3 +92,33 @@ def details_table(controlled: Sequence[LengthControlled]) -> Table:
             "EXTREME" if lc.extreme else "",
         )
     return table
+
+
+def print_style(records: RunRecords, source: str | None, console: Console, *, method: IntervalMethod) -> None:
+    """Style-controlled Bradley–Terry ratings and coefficients, per source and split."""
+    verdicts = [v for v in run_verdicts(records.judgments, records.config) if source in (None, v.source)]
+    prompts = {p.id: p for p in records.prompts}
+    results = style_controlled_ratings(verdicts, records.responses, prompts, by="split", method=method)
+    if not results:
+        raise ConfigError("no pairwise verdicts between two or more systems; nothing to rank")
+    for result in results:
+        title = (
+            f"Style-controlled ratings: {result.source}, split {result.group} ({result.method} 95% intervals)"
+        )
+        table = Table(title=title)
+        for column in ("rank", "rank (UB)", "system", "score", "95% CI", "comparisons"):
+            table.add_column(column)
+        for r in result.ratings:
+            ci = f"{r.ci_low:.0f}-{r.ci_high:.0f}"
+            table.add_row(
+                str(r.rank), str(r.rank_upper), r.system, f"{r.score:.0f}", ci, str(r.n_comparisons)
+            )
+        console.print(table)
+        effects = Table(title="Style coefficients (per standard deviation of the normalized difference)")
+        for column in ("feature", "logit", "rating points", "95% CI (points)"):
+            effects.add_column(column)
+        for c in result.coefficients:
+            effects.add_row(
+                c.feature, f"{c.coefficient:+.3f}", f"{c.points:+.1f}", f"{c.ci_low:+.1f} to {c.ci_high:+.1f}"
+            )
+        console.print(effects)

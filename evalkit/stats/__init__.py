@@ -24,6 +24,7 @@ from evalkit.stats.grades import GradeDistribution, grade_distributions
 from evalkit.stats.leaderboard import Rating, bradley_terry, length_controlled_win_rate
 from evalkit.stats.pairwise import Verdict, WinRate, reconcile, win_rates
 from evalkit.stats.panels import PanelMethod, aggregate_samples, combine_panel, run_verdicts
+from evalkit.stats.style import StyleCoefficient, StyleControlled, StyleRating, style_controlled_ratings
 
 simple_length_controlled_win_rate = length_controlled_win_rate
 """The simpler length-controlled estimator (one logistic slope per comparison, no difficulty term)."""
@@ -38,6 +39,9 @@ __all__ = [
     "Rating",
     "SplitGap",
     "StatsInputError",
+    "StyleCoefficient",
+    "StyleControlled",
+    "StyleRating",
     "Verdict",
     "WinRate",
     "aggregate_samples",
@@ -59,6 +63,7 @@ __all__ = [
     "run_verdicts",
     "simple_length_controlled_win_rate",
     "split_gap",
+    "style_controlled_ratings",
     "tie_discounted_accuracy",
     "to_frame",
     "win_rates",
