@@ -77,6 +77,15 @@ def test_pure_length_bias_is_removed():
         assert rates[name].difficulty == "given"
 
 
+def test_sandwich_and_bootstrap_intervals_agree():
+    verdicts, responses, difficulty = simulate({"long": 0.3}, {"long": 1.8}, 1.0)
+    [closed] = alpaca_eval_length_controlled(verdicts, responses, difficulty=difficulty)
+    [boot] = alpaca_eval_length_controlled(verdicts, responses, difficulty=difficulty, interval="bootstrap")
+    assert closed.win_rate == boot.win_rate
+    assert closed.interval == "sandwich, clustered by prompt" and boot.interval == "bootstrap over prompts"
+    assert closed.ci_high - closed.ci_low == pytest.approx(boot.ci_high - boot.ci_low, rel=0.3)
+
+
 def test_real_quality_survives_length_control():
     verdicts, responses, difficulty = simulate({"better": 1.0}, {"better": 1.5}, 1.0)
     [rate] = alpaca_eval_length_controlled(verdicts, responses, difficulty=difficulty, n_boot=0)

@@ -37,15 +37,14 @@ def alpaca_eval_leaderboard(
     Args:
         records: The run's records (``records.config`` is its resolved config).
         source: Keep only verdicts of this source (e.g. "import:weighted_alpaca_eval_gpt4_turbo").
-        controlled: Length-controlled rates to fill in (``length_control``); computed
-            without bootstrap when None.
+        controlled: Length-controlled rates to fill in (``length_control``); computed when None.
 
     Returns:
         One row per (model, baseline, source), best win rate first within each source.
 
     """
     rows = alpaca_eval_rows(_verdicts(records, source), records.responses)
-    found = controlled if controlled is not None else length_control(records, source=source, n_boot=0)
+    found = controlled if controlled is not None else length_control(records, source=source)
     by_key = {(lc.model, lc.baseline, lc.source): lc for lc in found}
     filled = []
     for row in rows:

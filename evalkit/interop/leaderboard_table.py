@@ -42,7 +42,7 @@ def print_leaderboard(
     if format == "style":
         print_style(records, source, console, method="sandwich" if not details else "bootstrap")
         return
-    controlled = length_control(records, source=source, n_boot=200 if details else 0)
+    controlled = length_control(records, source=source)
     rows = alpaca_eval_leaderboard(records, source=source, controlled=controlled)
     if not rows:
         wanted = f" of source {source!r}" if source else ""
@@ -73,7 +73,9 @@ def warn_extreme(controlled: Sequence[LengthControlled], console: Console) -> No
 
 def details_table(controlled: Sequence[LengthControlled]) -> Table:
     """The length-controlled fits: rate, interval, AlpacaEval's standard error, coefficients."""
-    table = Table(title="Length-controlled win rate (AlpacaEval's model)")
+    table = Table(
+        title="Length-controlled win rate (AlpacaEval's model; 95% CI by the delta method, sandwich)"
+    )
     for column in ("model", "source", "LC", "95% CI", "lc SE", "raw", "intercept", "length", "difficulty"):
         table.add_column(column)
     table.add_column("difficulty from")

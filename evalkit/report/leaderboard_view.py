@@ -20,8 +20,6 @@ from evalkit.stats import (
 )
 
 MIN_SYSTEMS = 3
-LC_BOOT = 200
-"""Bootstrap replicates of AlpacaEval's length-controlled rate (each refits the model)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,9 +107,7 @@ def _alpaca_lc(
     against = [v for v in own if v.model_b == baseline and v.model_a != baseline]
     if baseline is None or not responses or not against:
         return {}
-    found = alpaca_eval_length_controlled(
-        against, responses, n_boot=min(settings.n_boot, LC_BOOT), seed=settings.seed
-    )
+    found = alpaca_eval_length_controlled(against, responses, seed=settings.seed)
     return {lc.model: lc for lc in found}
 
 

@@ -16,7 +16,8 @@ instructions: 100 x mean_p sigmoid(theta + psi * difficulty_p). Like AlpacaEval:
   every fit with weight ``GAMED_WEIGHT`` each and without the candidate's intercept, pulling
   the length slope toward what the baseline itself gains or loses by length alone;
 * ``standard_error`` is AlpacaEval's ``lc_standard_error``: 100 x the standard error of the
-  per-instruction predictions. A prompt-resampled bootstrap interval of the rate is given too;
+  per-instruction predictions. An interval of the rate is given too: by the delta method on
+  the prompt-clustered sandwich covariance (default), or by a bootstrap over prompts;
 * a self-comparison is exactly 50.
 
 Instruction difficulty comes from ``difficulty`` when given, else it is estimated from all
@@ -28,32 +29,22 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
-import numpy as np
 from scipy.special import expit
 
 from evalkit.records import Response
-from evalkit.stats.common import (
-    FloatArray,
-    IntArray,
-    bootstrap,
-    cluster_index,
-    draw_counts,
-    percentile_interval,
-)
-from evalkit.stats.difficulty import SoftRows, estimate_instruction_difficulty, soft_rows
+from evalkit.stats.alpaca_lc_fit import bootstrap_rates, fit_length_model, sandwich_interval
+from evalkit.stats.common import percentile_interval
+from evalkit.stats.difficulty import DifficultyModel, SoftRows, soft_rows
 from evalkit.stats.lengths import response_lengths
-from evalkit.stats.logistic import fit_logistic
 from evalkit.stats.pairwise import Verdict
 
-RIDGE_GRID = tuple(float(x) for x in np.logspace(-4, 4, 9))
-"""Candidate L2 precisions (1 / C in scikit-learn's terms) for the cross-validation."""
-GAMED_WEIGHT = 0.2
-"""Weight of each gamed-baseline row relative to a candidate row (AlpacaEval's lambda)."""
 GAMED_SUFFIXES = ("_concise", "_verbose")
 EXTREME_POINTS = 10.0
 EXTREME_ODDS = 4.0
 COEFFICIENTS = ("intercept", "length", "difficulty")
+LcInterval = Literal["sandwich", "bootstrap"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +68,7 @@ class LengthControlled:
     ridge: float = math.nan
     difficulty: str = ""
     extreme: bool = False
+    interval: str = ""
 
 
 def _odds(percent: float) -> float:
@@ -92,61 +84,6 @@ def is_extreme(raw: float, controlled: float) -> bool:
     return abs(controlled - raw) > EXTREME_POINTS or not 1 / EXTREME_ODDS <= odds_ratio <= EXTREME_ODDS
 
 
-def _design(rows: SoftRows, difficulty: Mapping[str, float], candidate: float) -> FloatArray:
-    values = np.array([difficulty.get(p, 0.0) for p in rows.prompt_ids])
-    return np.column_stack([np.full(values.size, candidate), rows.length, values])
-
-
-def _cross_validated_ridge(
-    design: FloatArray, scores: FloatArray, weights: FloatArray, folds: IntArray
-) -> float:
-    """The grid precision with the smallest held-out soft log-loss over the folds."""
-    n_folds = int(folds.max()) + 1
-    train = np.stack([weights * (folds != f) for f in range(n_folds)])
-    losses = []
-    for ridge in RIDGE_GRID:
-        beta = fit_logistic(design, train * scores, train, np.full(design.shape[1], ridge))
-        prob = np.clip(expit(beta @ design.T), 1e-12, 1 - 1e-12)
-        held = weights * (folds[None, :] == np.arange(n_folds)[:, None])
-        losses.append(-(held * (scores * np.log(prob) + (1 - scores) * np.log1p(-prob))).sum())
-    return RIDGE_GRID[int(np.argmin(losses))]
-
-
-def _fold_of(prompt_ids: Sequence[str], n_folds: int = 5, seed: int = 0) -> IntArray:
-    index, n_prompts = cluster_index(list(prompt_ids))
-    assignment = np.random.default_rng(seed).permutation(n_prompts) % n_folds
-    folds: IntArray = assignment[index]
-    return folds
-
-
-def _fit(
-    own: SoftRows, gamed: Sequence[SoftRows], difficulty: Mapping[str, float], n_boot: int, seed: int
-) -> tuple[FloatArray, float, FloatArray, FloatArray]:
-    """Point coefficients, ridge, the test design (own rows, length zeroed) and bootstrap rates."""
-    parts = [_design(own, difficulty, 1.0), *(_design(g, difficulty, 0.0) for g in gamed)]
-    design = np.concatenate(parts)
-    scores = np.concatenate([own.scores, *(g.scores for g in gamed)])
-    weights = np.concatenate(
-        [np.ones(own.scores.size), *(np.full(g.scores.size, GAMED_WEIGHT) for g in gamed)]
-    )
-    ids = [*own.prompt_ids, *(p for g in gamed for p in g.prompt_ids)]
-    ridge = _cross_validated_ridge(design, scores, weights, _fold_of(ids, seed=seed))
-    penalty = np.full(design.shape[1], ridge)
-    point = fit_logistic(design, (weights * scores)[None], weights[None], penalty)
-    test = _design(own, difficulty, 1.0)
-    test[:, 1] = 0.0
-    index, n_prompts = cluster_index(ids)
-
-    def refit(draws: IntArray) -> FloatArray:
-        counts = draw_counts(draws, n_prompts)[:, index] * weights
-        beta = fit_logistic(design, counts * scores, counts, penalty, point[0])
-        own_counts = counts[:, : own.scores.size]
-        rates: FloatArray = (own_counts * expit(beta @ test.T)).sum(1) / own_counts.sum(1)
-        return rates
-
-    return point[0], ridge, test, bootstrap(n_prompts, n_boot, seed, refit)
-
-
 def gamed_baselines(baseline: str, systems: Sequence[str]) -> list[str]:
     """Systems named as length-gamed versions of the baseline (``<baseline>_concise`` / ``_verbose``)."""
     return [s for s in systems if s in {baseline + suffix for suffix in GAMED_SUFFIXES}]
@@ -158,6 +95,7 @@ def alpaca_eval_length_controlled(
     *,
     difficulty: Mapping[str, float] | None = None,
     gamed: Sequence[str] | None = None,
+    interval: LcInterval = "sandwich",
     n_boot: int = 200,
     seed: int = 0,
     confidence: float = 0.95,
@@ -173,7 +111,9 @@ def alpaca_eval_length_controlled(
         difficulty: Prompt id -> instruction difficulty; estimated from the candidates when None.
         gamed: Gamed versions of the baseline; by default systems named ``<baseline>_concise``
             or ``<baseline>_verbose`` that were compared with it.
-        n_boot: Bootstrap replicates for the interval (0: nan interval).
+        interval: "sandwich" (delta method on the prompt-clustered sandwich covariance) or
+            "bootstrap" (prompts resampled, the model refitted per replicate).
+        n_boot: Bootstrap replicates (bootstrap interval only; 0 gives a nan interval).
         seed: Seed of the folds and the bootstrap.
         confidence: Interval coverage.
 
@@ -194,19 +134,16 @@ def alpaca_eval_length_controlled(
                 cells.setdefault(v.model_a, []).append(v)
         chosen = gamed if gamed is not None else gamed_baselines(baseline, list(cells))
         gamed_rows = [soft_rows(cells[g], lengths) for g in chosen if g in cells]
+        joint = DifficultyModel.of(group, responses, baseline) if difficulty is None else None
         for model, cell in cells.items():
-            known, label = _difficulty_for(model, baseline, group, responses, difficulty)
-            context = _Context(model, baseline, source, known, label, n_boot, seed, confidence)
+            known, label = _difficulty_for(model, baseline, joint, difficulty)
+            context = _Context(model, baseline, source, known, label, interval, n_boot, seed, confidence)
             results.append(_one(soft_rows(cell, lengths), gamed_rows if model not in chosen else [], context))
     return results
 
 
 def _difficulty_for(
-    model: str,
-    baseline: str,
-    group: Sequence[Verdict],
-    responses: Sequence[Response],
-    given: Mapping[str, float] | None,
+    model: str, baseline: str, joint: DifficultyModel | None, given: Mapping[str, float] | None
 ) -> tuple[Mapping[str, float], str]:
     """The difficulty a candidate's fit uses, and how it was obtained.
 
@@ -215,15 +152,12 @@ def _difficulty_for(
     """
     if given is not None:
         return given, "given"
-    if model == baseline:
+    if model == baseline or joint is None:
         return {}, "none"
-    others = [v for v in group if v.model_a != model]
-    n_others = len({v.model_a for v in others if v.model_a != baseline})
+    n_others = sum(1 for name in joint.systems if name != model)
     if n_others == 0:
         return {}, "none (no other system compared with the baseline)"
-    return estimate_instruction_difficulty(
-        others, responses, baseline
-    ), f"estimated from {n_others} other systems"
+    return joint.difficulty(leave_out=model), f"estimated from {n_others} other systems"
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +167,7 @@ class _Context:
     source: str
     difficulty: Mapping[str, float]
     label: str
+    interval: LcInterval
     n_boot: int
     seed: int
     confidence: float
@@ -256,10 +191,15 @@ def _one(rows: SoftRows, gamed: Sequence[SoftRows], ctx: _Context) -> LengthCont
             coefficients=dict.fromkeys(COEFFICIENTS, 0.0),
             difficulty=ctx.label,
         )
-    beta, ridge, test, samples = _fit(rows, gamed, ctx.difficulty, ctx.n_boot, ctx.seed)
-    predictions = expit(test @ beta)
+    fit = fit_length_model(rows, gamed, ctx.difficulty, ctx.seed)
+    beta, ridge = fit.beta, fit.ridge
+    predictions = expit(fit.test @ beta)
     rate = float(predictions.mean()) * 100
-    low, high = percentile_interval(samples * 100, ctx.confidence) if samples.size else (math.nan, math.nan)
+    if ctx.interval == "sandwich":
+        low, high = (100 * bound for bound in sandwich_interval(fit, ctx.confidence))
+    else:
+        samples = bootstrap_rates(fit, ctx.n_boot, ctx.seed) * 100
+        low, high = percentile_interval(samples, ctx.confidence) if samples.size else (math.nan, math.nan)
     standard_error = float(predictions.std(ddof=1) / math.sqrt(predictions.size)) * 100
     return LengthControlled(
         ctx.model,
@@ -275,4 +215,5 @@ def _one(rows: SoftRows, gamed: Sequence[SoftRows], ctx: _Context) -> LengthCont
         ridge=ridge,
         difficulty=ctx.label,
         extreme=is_extreme(raw, rate),
+        interval="sandwich, clustered by prompt" if ctx.interval == "sandwich" else "bootstrap over prompts",
     )

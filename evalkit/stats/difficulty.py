@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, sparse
+from scipy import sparse
 from scipy.special import expit
 
 from evalkit.records import Response
@@ -67,7 +67,7 @@ def soft_rows(cell: Sequence[Verdict], lengths: dict[tuple[str, str, int], int])
 
 
 def estimate_instruction_difficulty(
-    verdicts: Sequence[Verdict], responses: Sequence[Response], baseline: str
+    verdicts: Sequence[Verdict], responses: Sequence[Response], baseline: str, *, leave_out: str | None = None
 ) -> dict[str, float]:
     """Each instruction's difficulty from every candidate's verdicts against ``baseline``.
 
@@ -75,54 +75,129 @@ def estimate_instruction_difficulty(
         verdicts: Reconciled verdicts of one judge source.
         responses: The responses compared, for their lengths.
         baseline: The system every candidate was compared with (model_b).
+        leave_out: A candidate whose verdicts are not used.
 
     Returns:
         Prompt id -> difficulty on the logit scale (mean zero; higher = harder to beat the
         baseline). Empty when no candidate has usable verdicts.
 
     """
-    lengths = response_lengths(responses)
-    cells: dict[str, list[Verdict]] = {}
-    for v in verdicts:
-        if v.model_b == baseline and v.model_a != baseline:
-            cells.setdefault(v.model_a, []).append(v)
-    rows = [soft_rows(cell, lengths) for cell in cells.values()]
-    rows = [r for r in rows if r.scores.size]
-    if not rows:
-        return {}
-    prompt_index, n_prompts = cluster_index([p for r in rows for p in r.prompt_ids])
-    design = _joint_design(rows, prompt_index, n_prompts)
-    scores = np.concatenate([r.scores for r in rows])
-    ridge = np.concatenate(
-        [np.full(2 * len(rows), SYSTEM_PRECISION), np.full(n_prompts, DIFFICULTY_PRECISION)]
-    )
-    beta = _fit_sparse(design, scores, ridge)
-    # the model's d_p is the logit of beating the baseline; difficulty is its negation
-    difficulty = -beta[2 * len(rows) :]
-    difficulty -= difficulty.mean()
-    ids = list(dict.fromkeys(p for r in rows for p in r.prompt_ids))
-    return {prompt_id: float(difficulty[i]) for i, prompt_id in enumerate(ids)}
+    return DifficultyModel.of(verdicts, responses, baseline).difficulty(leave_out)
 
 
-def _fit_sparse(design: sparse.csr_matrix, scores: FloatArray, ridge: FloatArray) -> FloatArray:
-    """Penalised soft-label logistic regression by L-BFGS (the design is sparse and wide)."""
+class DifficultyModel:
+    """The joint model of all candidates, fitted once; leaving one out refits from that fit."""
 
-    def objective(beta: FloatArray) -> tuple[float, FloatArray]:
-        eta = design @ beta
-        value = -(scores * eta - np.logaddexp(0.0, eta)).sum() + 0.5 * (ridge * beta**2).sum()
-        gradient = -(design.T @ (scores - expit(eta))) + ridge * beta
-        return float(value), gradient
+    def __init__(self, systems: Sequence[str], rows: Sequence[SoftRows]) -> None:
+        self.systems = tuple(systems)
+        self.rows = tuple(rows)
+        self.ids = list(dict.fromkeys(p for r in rows for p in r.prompt_ids))
+        prompt_index, n_prompts = cluster_index([p for r in rows for p in r.prompt_ids])
+        self.design = _joint_design(rows, prompt_index, n_prompts)
+        self.scores = np.concatenate([r.scores for r in rows]) if rows else np.zeros(0)
+        self.ridge = np.concatenate(
+            [np.full(2 * len(rows), SYSTEM_PRECISION), np.full(n_prompts, DIFFICULTY_PRECISION)]
+        )
+        self.head = 2 * len(rows)
+        self._full: FloatArray | None = None
 
-    start = np.zeros(design.shape[1])
-    result = optimize.minimize(
-        objective, start, jac=True, method="L-BFGS-B", options={"gtol": 1e-8, "maxiter": 2000}
-    )
-    fitted: FloatArray = result.x
-    return fitted
+    @classmethod
+    def of(cls, verdicts: Sequence[Verdict], responses: Sequence[Response], baseline: str) -> DifficultyModel:
+        """The model of every candidate's verdicts against ``baseline``."""
+        lengths = response_lengths(responses)
+        cells: dict[str, list[Verdict]] = {}
+        for v in verdicts:
+            if v.model_b == baseline and v.model_a != baseline:
+                cells.setdefault(v.model_a, []).append(v)
+        found = [(name, soft_rows(cell, lengths)) for name, cell in cells.items()]
+        found = [(name, rows) for name, rows in found if rows.scores.size]
+        return cls([name for name, _ in found], [rows for _, rows in found])
+
+    def difficulty(self, leave_out: str | None = None) -> dict[str, float]:
+        """Difficulty per prompt id, from every candidate but ``leave_out``."""
+        others = [name for name in self.systems if name != leave_out]
+        if not others:
+            return {}
+        if self._full is None:
+            self._full = _fit_sparse(
+                self.design, self.scores, np.ones(self.scores.size), self.ridge, None, self.head
+            )
+        beta = self._full
+        if leave_out in self.systems:
+            weights = np.concatenate(
+                [
+                    np.full(r.scores.size, float(n != leave_out))
+                    for n, r in zip(self.systems, self.rows, strict=True)
+                ]
+            )
+            beta = _fit_sparse(self.design, self.scores, weights, self.ridge, self._full, self.head)
+            seen = np.asarray(self.design[weights > 0].sum(axis=0)).ravel()[2 * len(self.rows) :] > 0
+        else:
+            seen = np.ones(len(self.ids), dtype=bool)
+        # the model's d_p is the logit of beating the baseline; difficulty is its negation
+        difficulty = -beta[2 * len(self.rows) :]
+        difficulty = difficulty - difficulty[seen].mean()
+        return {p: float(difficulty[i]) for i, p in enumerate(self.ids) if seen[i]}
+
+
+def _fit_sparse(
+    design: sparse.csr_matrix,
+    scores: FloatArray,
+    weights: FloatArray,
+    ridge: FloatArray,
+    start: FloatArray | None,
+    head: int,
+) -> FloatArray:
+    """Penalised, weighted soft-label logistic regression by damped Newton steps on a sparse design.
+
+    The objective is concave. Each row touches one prompt column, so the Hessian is an arrow
+    matrix (a dense block for the ``head`` system columns, a diagonal for the prompts), solved
+    exactly through its Schur complement; a warm start converges in a handful of steps.
+    """
+    beta = np.zeros(design.shape[1]) if start is None else start.copy()
+    value = _penalised(design, scores, weights, ridge, beta)
+    for _ in range(100):
+        prob = expit(design @ beta)
+        gradient = design.T @ (weights * (scores - prob)) - ridge * beta
+        curvature = sparse.diags(weights * prob * (1 - prob))
+        step = _arrow_solve((design.T @ curvature @ design).tocsr(), ridge, gradient, head)
+        scale = 1.0
+        while scale > 1e-6:
+            candidate = _penalised(design, scores, weights, ridge, beta + scale * step)
+            if candidate >= value - 1e-12 * (1 + abs(value)):
+                break
+            scale /= 2
+        beta, value = beta + scale * step, max(candidate, value)
+        if np.abs(scale * step).max() < 1e-9 * (1 + np.abs(beta).max()):
+            break
+    return beta
+
+
+def _arrow_solve(
+    hessian: sparse.csr_matrix, ridge: FloatArray, gradient: FloatArray, head: int
+) -> FloatArray:
+    """Solve (hessian + diag(ridge)) x = gradient where only the first ``head`` rows/columns are dense."""
+    block = hessian[:head, :head].toarray() + np.diag(ridge[:head])
+    border = hessian[:head, head:].toarray()
+    diagonal = hessian.diagonal()[head:] + ridge[head:]
+    schur = block - (border / diagonal) @ border.T
+    top = np.linalg.solve(schur, gradient[:head] - border @ (gradient[head:] / diagonal))
+    rest = (gradient[head:] - border.T @ top) / diagonal
+    solved: FloatArray = np.concatenate([top, rest])
+    return solved
+
+
+def _penalised(
+    design: sparse.csr_matrix, scores: FloatArray, weights: FloatArray, ridge: FloatArray, beta: FloatArray
+) -> float:
+    eta = design @ beta
+    return float((weights * (scores * eta - np.logaddexp(0.0, eta))).sum() - 0.5 * (ridge * beta**2).sum())
 
 
 def _joint_design(rows: Sequence[SoftRows], prompt_index: IntArray, n_prompts: int) -> sparse.csr_matrix:
     """Columns: per system an intercept and a length slope, then one indicator per prompt."""
+    if not rows:
+        return sparse.csr_matrix((0, n_prompts))
     n_systems = len(rows)
     system = np.concatenate([np.full(r.scores.size, s) for s, r in enumerate(rows)])
     length = np.concatenate([r.length for r in rows])
