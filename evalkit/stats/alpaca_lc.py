@@ -133,12 +133,16 @@ def alpaca_eval_length_controlled(
             if v.model_b == baseline:
                 cells.setdefault(v.model_a, []).append(v)
         chosen = gamed if gamed is not None else gamed_baselines(baseline, list(cells))
-        gamed_rows = [soft_rows(cells[g], lengths) for g in chosen if g in cells]
-        joint = DifficultyModel.of(group, responses, baseline) if difficulty is None else None
-        for model, cell in cells.items():
+        rows = {model: soft_rows(cell, lengths) for model, cell in cells.items()}
+        gamed_rows = [rows[g] for g in chosen if g in rows]
+        joint = None
+        if difficulty is None:
+            candidates = {m: r for m, r in rows.items() if m != baseline and r.scores.size}
+            joint = DifficultyModel(list(candidates), list(candidates.values()))
+        for model in cells:
             known, label = _difficulty_for(model, baseline, joint, difficulty)
             context = _Context(model, baseline, source, known, label, interval, n_boot, seed, confidence)
-            results.append(_one(soft_rows(cell, lengths), gamed_rows if model not in chosen else [], context))
+            results.append(_one(rows[model], gamed_rows if model not in chosen else [], context))
     return results
 
 

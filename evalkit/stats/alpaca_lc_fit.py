@@ -50,12 +50,13 @@ def _cross_validated_ridge(
     n_folds = int(folds.max()) + 1
     train = np.stack([weights * (folds != f) for f in range(n_folds)])
     losses = []
-    for ridge in RIDGE_GRID:
-        beta = fit_logistic(design, train * scores, train, np.full(design.shape[1], ridge))
+    beta = None
+    for ridge in sorted(RIDGE_GRID, reverse=True):  # strongest first, each warm-starting the next
+        beta = fit_logistic(design, train * scores, train, np.full(design.shape[1], ridge), beta)
         prob = np.clip(expit(beta @ design.T), 1e-12, 1 - 1e-12)
         held = weights * (folds[None, :] == np.arange(n_folds)[:, None])
         losses.append(-(held * (scores * np.log(prob) + (1 - scores) * np.log1p(-prob))).sum())
-    return RIDGE_GRID[int(np.argmin(losses))]
+    return sorted(RIDGE_GRID, reverse=True)[int(np.argmin(losses))]
 
 
 def _fold_of(prompt_ids: Sequence[str], n_folds: int = 5, seed: int = 0) -> IntArray:

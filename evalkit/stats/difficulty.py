@@ -22,12 +22,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
 from scipy.special import expit
 
 from evalkit.records import Response
 from evalkit.stats.alpaca_eval import verdict_score
-from evalkit.stats.common import FloatArray, IntArray, cluster_index
+from evalkit.stats.common import FloatArray, cluster_index
 from evalkit.stats.lengths import response_lengths, verdict_lengths
 from evalkit.stats.pairwise import Verdict
 
@@ -86,19 +85,26 @@ def estimate_instruction_difficulty(
 
 
 class DifficultyModel:
-    """The joint model of all candidates, fitted once; leaving one out refits from that fit."""
+    """The joint model of all candidates, fitted once; leaving one out refits from that fit.
+
+    Parameters are laid out as [theta_0, phi_0, theta_1, phi_1, ..., d_0, d_1, ...]. Each
+    verdict touches one system's pair and one prompt, so the Hessian is an arrow matrix:
+    2 x 2 blocks for the systems, a diagonal for the prompts, and a border between them. It is
+    assembled with ``bincount`` and solved exactly through its Schur complement.
+    """
 
     def __init__(self, systems: Sequence[str], rows: Sequence[SoftRows]) -> None:
         self.systems = tuple(systems)
         self.rows = tuple(rows)
         self.ids = list(dict.fromkeys(p for r in rows for p in r.prompt_ids))
-        prompt_index, n_prompts = cluster_index([p for r in rows for p in r.prompt_ids])
-        self.design = _joint_design(rows, prompt_index, n_prompts)
+        self.prompt, self.n_prompts = cluster_index([p for r in rows for p in r.prompt_ids])
+        self.system = np.concatenate([np.full(r.scores.size, s) for s, r in enumerate(rows)]).astype(np.intp)
+        self.length = np.concatenate([r.length for r in rows]) if rows else np.zeros(0)
         self.scores = np.concatenate([r.scores for r in rows]) if rows else np.zeros(0)
-        self.ridge = np.concatenate(
-            [np.full(2 * len(rows), SYSTEM_PRECISION), np.full(n_prompts, DIFFICULTY_PRECISION)]
-        )
         self.head = 2 * len(rows)
+        self.ridge = np.concatenate(
+            [np.full(self.head, SYSTEM_PRECISION), np.full(self.n_prompts, DIFFICULTY_PRECISION)]
+        )
         self._full: FloatArray | None = None
 
     @classmethod
@@ -115,96 +121,83 @@ class DifficultyModel:
 
     def difficulty(self, leave_out: str | None = None) -> dict[str, float]:
         """Difficulty per prompt id, from every candidate but ``leave_out``."""
-        others = [name for name in self.systems if name != leave_out]
-        if not others:
+        if not [name for name in self.systems if name != leave_out]:
             return {}
         if self._full is None:
-            self._full = _fit_sparse(
-                self.design, self.scores, np.ones(self.scores.size), self.ridge, None, self.head
-            )
-        beta = self._full
+            self._full = self._fit(np.ones(self.scores.size), None)
+        beta, weights = self._full, np.ones(self.scores.size)
         if leave_out in self.systems:
-            weights = np.concatenate(
-                [
-                    np.full(r.scores.size, float(n != leave_out))
-                    for n, r in zip(self.systems, self.rows, strict=True)
-                ]
-            )
-            beta = _fit_sparse(self.design, self.scores, weights, self.ridge, self._full, self.head)
-            seen = np.asarray(self.design[weights > 0].sum(axis=0)).ravel()[2 * len(self.rows) :] > 0
-        else:
-            seen = np.ones(len(self.ids), dtype=bool)
+            weights = (self.system != self.systems.index(leave_out)).astype(np.float64)
+            beta = self._fit(weights, self._full)
+        seen = np.bincount(self.prompt, weights=weights, minlength=self.n_prompts) > 0
         # the model's d_p is the logit of beating the baseline; difficulty is its negation
-        difficulty = -beta[2 * len(self.rows) :]
+        difficulty = -beta[self.head :]
         difficulty = difficulty - difficulty[seen].mean()
         return {p: float(difficulty[i]) for i, p in enumerate(self.ids) if seen[i]}
 
+    def _eta(self, beta: FloatArray) -> FloatArray:
+        eta: FloatArray = (
+            beta[2 * self.system] + beta[2 * self.system + 1] * self.length + beta[self.head + self.prompt]
+        )
+        return eta
 
-def _fit_sparse(
-    design: sparse.csr_matrix,
-    scores: FloatArray,
-    weights: FloatArray,
-    ridge: FloatArray,
-    start: FloatArray | None,
-    head: int,
-) -> FloatArray:
-    """Penalised, weighted soft-label logistic regression by damped Newton steps on a sparse design.
+    def _value(self, beta: FloatArray, weights: FloatArray) -> float:
+        eta = self._eta(beta)
+        data = (weights * (self.scores * eta - np.logaddexp(0.0, eta))).sum()
+        return float(data - 0.5 * (self.ridge * beta**2).sum())
 
-    The objective is concave. Each row touches one prompt column, so the Hessian is an arrow
-    matrix (a dense block for the ``head`` system columns, a diagonal for the prompts), solved
-    exactly through its Schur complement; a warm start converges in a handful of steps.
-    """
-    beta = np.zeros(design.shape[1]) if start is None else start.copy()
-    value = _penalised(design, scores, weights, ridge, beta)
-    for _ in range(100):
-        prob = expit(design @ beta)
-        gradient = design.T @ (weights * (scores - prob)) - ridge * beta
-        curvature = sparse.diags(weights * prob * (1 - prob))
-        step = _arrow_solve((design.T @ curvature @ design).tocsr(), ridge, gradient, head)
-        scale = 1.0
-        while scale > 1e-6:
-            candidate = _penalised(design, scores, weights, ridge, beta + scale * step)
-            if candidate >= value - 1e-12 * (1 + abs(value)):
+    def _fit(self, weights: FloatArray, start: FloatArray | None) -> FloatArray:
+        """Damped Newton ascent of the penalised soft-label likelihood."""
+        beta = np.zeros(self.head + self.n_prompts) if start is None else start.copy()
+        value = self._value(beta, weights)
+        for _ in range(100):
+            step = self._newton_step(beta, weights)
+            scale, candidate = 1.0, self._value(beta + step, weights)
+            while candidate < value - 1e-12 * (1 + abs(value)) and scale > 1e-6:
+                scale /= 2
+                candidate = self._value(beta + scale * step, weights)
+            beta, value = beta + scale * step, max(candidate, value)
+            if np.abs(scale * step).max() < 1e-7 * (1 + np.abs(beta).max()):  # far below any visible digit
                 break
-            scale /= 2
-        beta, value = beta + scale * step, max(candidate, value)
-        if np.abs(scale * step).max() < 1e-9 * (1 + np.abs(beta).max()):
-            break
-    return beta
+        return beta
 
-
-def _arrow_solve(
-    hessian: sparse.csr_matrix, ridge: FloatArray, gradient: FloatArray, head: int
-) -> FloatArray:
-    """Solve (hessian + diag(ridge)) x = gradient where only the first ``head`` rows/columns are dense."""
-    block = hessian[:head, :head].toarray() + np.diag(ridge[:head])
-    border = hessian[:head, head:].toarray()
-    diagonal = hessian.diagonal()[head:] + ridge[head:]
-    schur = block - (border / diagonal) @ border.T
-    top = np.linalg.solve(schur, gradient[:head] - border @ (gradient[head:] / diagonal))
-    rest = (gradient[head:] - border.T @ top) / diagonal
-    solved: FloatArray = np.concatenate([top, rest])
-    return solved
-
-
-def _penalised(
-    design: sparse.csr_matrix, scores: FloatArray, weights: FloatArray, ridge: FloatArray, beta: FloatArray
-) -> float:
-    eta = design @ beta
-    return float((weights * (scores * eta - np.logaddexp(0.0, eta))).sum() - 0.5 * (ridge * beta**2).sum())
-
-
-def _joint_design(rows: Sequence[SoftRows], prompt_index: IntArray, n_prompts: int) -> sparse.csr_matrix:
-    """Columns: per system an intercept and a length slope, then one indicator per prompt."""
-    if not rows:
-        return sparse.csr_matrix((0, n_prompts))
-    n_systems = len(rows)
-    system = np.concatenate([np.full(r.scores.size, s) for s, r in enumerate(rows)])
-    length = np.concatenate([r.length for r in rows])
-    n_items = system.size
-    items = np.arange(n_items)
-    row_ids = np.concatenate([items, items, items])
-    columns = np.concatenate([2 * system, 2 * system + 1, 2 * n_systems + prompt_index])
-    values = np.concatenate([np.ones(n_items), length, np.ones(n_items)])
-    shape = (n_items, 2 * n_systems + n_prompts)
-    return sparse.csr_matrix((values, (row_ids, columns)), shape=shape)
+    def _newton_step(self, beta: FloatArray, weights: FloatArray) -> FloatArray:
+        prob = expit(self._eta(beta))
+        residual, curvature = weights * (self.scores - prob), weights * prob * (1 - prob)
+        n_sys, x = len(self.rows), self.length
+        gradient = (
+            np.concatenate(
+                [
+                    np.stack(
+                        [
+                            np.bincount(self.system, residual, n_sys),
+                            np.bincount(self.system, residual * x, n_sys),
+                        ],
+                        1,
+                    ).ravel(),
+                    np.bincount(self.prompt, residual, self.n_prompts),
+                ]
+            )
+            - self.ridge * beta
+        )
+        block = np.zeros((self.head, self.head))
+        for u, v in ((0, 0), (0, 1), (1, 1)):  # each system's 2 x 2 block: intercept and slope
+            sums = np.bincount(self.system, curvature * x ** (u + v), n_sys)
+            block[np.arange(n_sys) * 2 + u, np.arange(n_sys) * 2 + v] = sums
+            block[np.arange(n_sys) * 2 + v, np.arange(n_sys) * 2 + u] = sums
+        block += np.diag(self.ridge[: self.head])
+        cell = self.system * self.n_prompts + self.prompt
+        size = n_sys * self.n_prompts
+        border = np.stack(
+            [
+                np.bincount(cell, curvature, size).reshape(n_sys, self.n_prompts),
+                np.bincount(cell, curvature * x, size).reshape(n_sys, self.n_prompts),
+            ],
+            1,
+        ).reshape(self.head, self.n_prompts)
+        diagonal = np.bincount(self.prompt, curvature, self.n_prompts) + self.ridge[self.head :]
+        schur = block - (border / diagonal) @ border.T
+        top = np.linalg.solve(schur, gradient[: self.head] - border @ (gradient[self.head :] / diagonal))
+        rest = (gradient[self.head :] - border.T @ top) / diagonal
+        step: FloatArray = np.concatenate([top, rest])
+        return step
