@@ -129,13 +129,13 @@ def lc_timing(n_systems: int = 20, n_prompts: int = 805) -> None:
             )
             for q, v in zip(prompts, p, strict=True)
         ]
-    seconds, peak, rows = timed(lambda: alpaca_eval_length_controlled(verdicts, responses))
+    seconds, peak, _ = timed(lambda: alpaca_eval_length_controlled(verdicts, responses))
     boot_seconds, _, _ = timed(
         lambda: alpaca_eval_length_controlled(verdicts, responses, interval="bootstrap")
     )
     print(
         f"2. length-controlled win rate, {n_systems} systems x {n_prompts} prompts: {seconds:.2f} s with "
-        f"sandwich intervals (peak {peak:.0f} MB), {boot_seconds:.2f} s with 200-replicate bootstrap intervals"
+        f"sandwich intervals (peak {peak:.0f} MB), {boot_seconds:.2f} s with a 200-replicate bootstrap"
     )
 
 

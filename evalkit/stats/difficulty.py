@@ -98,7 +98,8 @@ class DifficultyModel:
         self.rows = tuple(rows)
         self.ids = list(dict.fromkeys(p for r in rows for p in r.prompt_ids))
         self.prompt, self.n_prompts = cluster_index([p for r in rows for p in r.prompt_ids])
-        self.system = np.concatenate([np.full(r.scores.size, s) for s, r in enumerate(rows)]).astype(np.intp)
+        per_system = [np.full(r.scores.size, s, dtype=np.intp) for s, r in enumerate(rows)]
+        self.system = np.concatenate(per_system) if rows else np.zeros(0, dtype=np.intp)
         self.length = np.concatenate([r.length for r in rows]) if rows else np.zeros(0)
         self.scores = np.concatenate([r.scores for r in rows]) if rows else np.zeros(0)
         self.head = 2 * len(rows)
