@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -97,13 +98,23 @@ class StyleControlled:
 
 
 def _covariates(verdicts: Sequence[Verdict], texts: Mapping[tuple[str, str, int], str]) -> FloatArray:
-    """(verdicts, features) standardized normalized differences."""
-    rows = []
-    for v in verdicts:
-        a = style_features(texts.get((v.prompt_id, v.model_a, v.response_sample), ""))
-        b = style_features(texts.get((v.prompt_id, v.model_b, v.response_sample), ""))
-        rows.append([(a[f] - b[f]) / (a[f] + b[f]) if a[f] + b[f] > 0 else 0.0 for f in FEATURES])
-    values = np.array(rows, dtype=np.float64).reshape(len(rows), len(FEATURES))
+    """(verdicts, features) normalized differences, scaled by their root mean square."""
+    cache: dict[tuple[str, str, int], list[float]] = {}
+
+    def features(key: tuple[str, str, int]) -> list[float]:
+        if key not in cache:
+            found = style_features(texts.get(key, ""))
+            cache[key] = [found[f] for f in FEATURES]
+        return cache[key]
+
+    a = np.array([features((v.prompt_id, v.model_a, v.response_sample)) for v in verdicts]).reshape(
+        -1, len(FEATURES)
+    )
+    b = np.array([features((v.prompt_id, v.model_b, v.response_sample)) for v in verdicts]).reshape(
+        -1, len(FEATURES)
+    )
+    total = a + b
+    values = np.divide(a - b, total, out=np.zeros_like(total), where=total > 0)
     # scaled about zero, not centred: z = 0 must still mean "the same style", whatever the mix
     spread = np.sqrt((values**2).mean(axis=0))
     standardized: FloatArray = values / np.where(spread > 0, spread, 1.0)
@@ -215,7 +226,7 @@ def _ratings(
     anchor_score: float,
 ) -> tuple[StyleRating, ...]:
     lows, highs = low[: len(systems)] + anchor_score, high[: len(systems)] + anchor_score
-    counts = {s: sum(1 for v in verdicts if s in (v.model_a, v.model_b)) for s in systems}
+    counts = Counter(name for v in verdicts for name in (v.model_a, v.model_b))
     found = [
         StyleRating(
             system,
@@ -237,7 +248,7 @@ def style_controlled_ratings(
     prompts: Mapping[str, Prompt] | None = None,
     *,
     by: GroupBy = "all",
-    method: IntervalMethod = "bootstrap",
+    method: IntervalMethod = "sandwich",
     n_boot: int = 200,
     seed: int = 0,
     confidence: float = 0.95,
@@ -251,7 +262,8 @@ def style_controlled_ratings(
         responses: The answers compared, for their style features.
         prompts: Prompt id -> Prompt, needed to group by split or category.
         by: "all", "split" or "category".
-        method: "bootstrap" (over prompts) or "sandwich" (closed form, clustered by prompt).
+        method: "sandwich" (closed form, clustered by prompt) or "bootstrap" (over prompts; each
+            replicate refits every verdict, so it costs far more on large data).
         n_boot: Bootstrap replicates (bootstrap method only).
         seed: Bootstrap seed.
         confidence: Interval coverage.
