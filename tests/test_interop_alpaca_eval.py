@@ -193,3 +193,12 @@ def test_style_leaderboard_verb(imported: Path, capsys: pytest.CaptureFixture[st
     assert "Style-controlled ratings" in printed and "sandwich, clustered by prompt" in printed
     assert all(feature in printed for feature in ("length", "headers", "bold", "lists"))
     assert main(["leaderboard", str(imported), "--format", "arena"]) == 2
+
+
+def test_leaderboard_details_flag_extreme_corrections(imported: Path, capsys: pytest.CaptureFixture[str]):
+    source = "import:weighted_alpaca_eval_gpt4_turbo"
+    assert main(["leaderboard", str(imported), "--source", source, "--details"]) == 0
+    captured = capsys.readouterr()
+    assert "EXTREME" in captured.out and "estimated from 2 other systems" in captured.out
+    warned = " ".join(captured.err.split())
+    assert "warning: claude-2.1" in warned and "warning: FuseChat" not in warned

@@ -100,6 +100,13 @@ def test_import_makes_ordinary_records(mt_bench_dir: Path, tmp_path: Path):
     }
 
 
+def test_report_builds_on_imported_grades_and_verdicts(mt_bench_dir: Path, tmp_path: Path):
+    run = import_run("mt_bench", [mt_bench_dir], tmp_path / "run")
+    assert main(["report", str(run)]) == 0
+    html = (run / "report.html").read_text()
+    assert "import:gpt-4/single-v1-multi-turn" in html and "import:gpt-4/pair-v2" in html
+
+
 def test_export_round_trips(mt_bench_dir: Path, tmp_path: Path):
     run = import_run("mt_bench", [mt_bench_dir], tmp_path / "run")
     out = tmp_path / "out"
