@@ -29,3 +29,27 @@ def test_report_shows_alpaca_eval_length_control(shared_data: Path, tmp_path: Pa
     assert all(rows.values())
     flagged = {m for m, row in rows.items() if row and "extreme correction" in row.group(0)}
     assert flagged == {"claude-2.1", "alpaca-7b_concise"}
+
+
+def test_report_has_a_win_rate_matrix_and_sortable_leaderboard(shared_data: Path, tmp_path: Path):
+    results = shared_data / "alpaca_eval" / "results"
+    if not results.is_dir():
+        pytest.skip(f"AlpacaEval reference data not found at {results}")
+    run = import_run("alpaca_eval", [results / m for m in MODELS], tmp_path / "run")
+    html = build_report(
+        RunDir(run, create=False).load_records(), tmp_path / "report.html", n_boot=20
+    ).read_text()
+    assert 'class="grid-table stats sortable"' in html and "Sort by this column" in html
+    matrix = html[html.index('class="grid-table stats win-matrix"') :]
+    matrix = matrix[: matrix.index("</table>")]
+    rows = {
+        m: re.search(rf"<tr><th>{re.escape(m)}</th>(.*?)</tr>", matrix, re.S)
+        for m in (*MODELS, "gpt4_1106_preview")
+    }
+    fuse = rows["FuseChat-Llama-3.2-3B-Instruct"]
+    baseline = rows["gpt4_1106_preview"]
+    assert fuse and baseline
+    assert "52.9%" in fuse.group(1) and "47.1%" in baseline.group(
+        1
+    )  # discrete win rate, seen from both sides
+    assert matrix.count("—") == 6 + 4  # candidates never met each other; the diagonal

@@ -51,6 +51,8 @@ class Leaderboard:
     baseline: str | None
     rows: tuple[LeaderRow, ...]
     chart: str
+    matrix: tuple[tuple[RateAgainst | None, ...], ...] = ()
+    """Win rate of each row's system against each column's (systems in rating order)."""
 
     @property
     def has_length_control(self) -> bool:
@@ -88,8 +90,17 @@ def build_leaderboards(
         controlled = _alpaca_lc(own, baseline, responses, settings)
         rows = tuple(_row(rating, baseline, source, tables, controlled) for rating in ratings)
         chart = _chart(ratings, f"bt-{index.source_id(source)}") if charts else ""
-        boards.append(Leaderboard(source, index.source_id(source), baseline, rows, chart))
+        matrix = win_rate_matrix([r.system for r in ratings], source, tables)
+        boards.append(Leaderboard(source, index.source_id(source), baseline, rows, chart, matrix))
     return tuple(boards)
+
+
+def win_rate_matrix(
+    systems: Sequence[str], source: str, tables: PairwiseTables
+) -> tuple[tuple[RateAgainst | None, ...], ...]:
+    """Row system's win rate against column system (None on the diagonal and where never compared)."""
+    raw = {key[:3]: rate for key, rate in tables.rates.items() if key[3] == "all"}
+    return tuple(tuple(None if a == b else _against(raw, a, b, source) for b in systems) for a in systems)
 
 
 def common_opponent(verdicts: Sequence[Verdict]) -> str | None:
