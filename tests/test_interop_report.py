@@ -40,6 +40,10 @@ def test_report_has_a_win_rate_matrix_and_sortable_leaderboard(shared_data: Path
         RunDir(run, create=False).load_records(), tmp_path / "report.html", n_boot=20
     ).read_text()
     assert 'class="grid-table stats sortable"' in html and "Sort by this column" in html
+    assert (
+        "Win rate against length difference" in html
+        and 'aria-label="Win rate against length difference"' in html
+    )
     matrix = html[html.index('class="grid-table stats win-matrix"') :]
     matrix = matrix[: matrix.index("</table>")]
     rows = {
@@ -53,3 +57,18 @@ def test_report_has_a_win_rate_matrix_and_sortable_leaderboard(shared_data: Path
         1
     )  # discrete win rate, seen from both sides
     assert matrix.count("—") == 6 + 4  # candidates never met each other; the diagonal
+
+
+def test_length_curve_rises_with_length_for_a_length_biased_judge(shared_data: Path, tmp_path: Path):
+    from evalkit.report.leaderboard_view import LENGTH_BINS, length_curve
+    from evalkit.stats import reconcile
+
+    results = shared_data / "alpaca_eval" / "results"
+    if not results.is_dir():
+        pytest.skip(f"AlpacaEval reference data not found at {results}")
+    records = RunDir(
+        import_run("alpaca_eval", [results / "claude-2.1"], tmp_path / "run"), create=False
+    ).load_records()
+    [(system, xs, ys)] = length_curve(reconcile(records.judgments), "gpt4_1106_preview", records.responses)
+    assert system == "claude-2.1" and len(xs) == len(ys) == LENGTH_BINS
+    assert xs == sorted(xs) and ys[-1] > ys[0] + 0.1

@@ -6,8 +6,10 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from evalkit.records import Response
-from evalkit.report.charts import forest_svg
+from evalkit.report.charts import forest_svg, length_curve_svg
 from evalkit.report.index import ReportIndex
 from evalkit.report.pairwise_view import PairwiseTables, StatSettings
 from evalkit.stats import (
@@ -18,6 +20,8 @@ from evalkit.stats import (
     alpaca_eval_length_controlled,
     bradley_terry,
 )
+from evalkit.stats.alpaca_eval import verdict_score
+from evalkit.stats.lengths import response_lengths, verdict_lengths
 
 MIN_SYSTEMS = 3
 
@@ -43,6 +47,13 @@ class LeaderRow:
 
 
 @dataclass(frozen=True, slots=True)
+class LengthView:
+    """The chart of win rate against length difference (an inlined SVG)."""
+
+    chart: str
+
+
+@dataclass(frozen=True, slots=True)
 class Leaderboard:
     """Ratings of every system one judge source compared, best first."""
 
@@ -53,6 +64,8 @@ class Leaderboard:
     chart: str
     matrix: tuple[tuple[RateAgainst | None, ...], ...] = ()
     """Win rate of each row's system against each column's (systems in rating order)."""
+    length_view: LengthView | None = None
+    """Win rate against the length difference to the baseline, per system."""
 
     @property
     def has_length_control(self) -> bool:
@@ -91,7 +104,8 @@ def build_leaderboards(
         rows = tuple(_row(rating, baseline, source, tables, controlled) for rating in ratings)
         chart = _chart(ratings, f"bt-{index.source_id(source)}") if charts else ""
         matrix = win_rate_matrix([r.system for r in ratings], source, tables)
-        boards.append(Leaderboard(source, index.source_id(source), baseline, rows, chart, matrix))
+        curve = _length_chart(own, baseline, responses, f"len-{index.source_id(source)}") if charts else None
+        boards.append(Leaderboard(source, index.source_id(source), baseline, rows, chart, matrix, curve))
     return tuple(boards)
 
 
@@ -101,6 +115,36 @@ def win_rate_matrix(
     """Row system's win rate against column system (None on the diagonal and where never compared)."""
     raw = {key[:3]: rate for key, rate in tables.rates.items() if key[3] == "all"}
     return tuple(tuple(None if a == b else _against(raw, a, b, source) for b in systems) for a in systems)
+
+
+LENGTH_BINS = 5
+
+
+def length_curve(
+    verdicts: Sequence[Verdict], baseline: str, responses: Sequence[Response]
+) -> list[tuple[str, list[float], list[float]]]:
+    """Per system: median length difference and win rate in each quantile bin of the difference."""
+    lengths = response_lengths(responses)
+    by_system: dict[str, list[tuple[int, float]]] = {}
+    for v in verdicts:
+        pair = verdict_lengths(v, lengths) if v.outcome is not None and v.model_b == baseline else None
+        if pair and v.model_a != baseline:
+            by_system.setdefault(v.model_a, []).append((pair[0] - pair[1], verdict_score(v)))
+    series = []
+    for system, points in by_system.items():
+        ordered = sorted(points)
+        bins = [chunk for chunk in np.array_split(np.arange(len(ordered)), LENGTH_BINS) if chunk.size]
+        xs = [float(np.median([ordered[i][0] for i in chunk])) for chunk in bins]
+        ys = [float(np.mean([ordered[i][1] for i in chunk])) for chunk in bins]
+        series.append((system, xs, ys))
+    return series
+
+
+def _length_chart(
+    verdicts: Sequence[Verdict], baseline: str | None, responses: Sequence[Response], chart_id: str
+) -> LengthView | None:
+    series = length_curve(verdicts, baseline, responses) if baseline and responses else []
+    return LengthView(length_curve_svg(chart_id, series)) if series else None
 
 
 def common_opponent(verdicts: Sequence[Verdict]) -> str | None:
