@@ -27,7 +27,6 @@ app = typer.Typer(
 )
 console = Console()
 errors = Console(stderr=True)
-register_interop(app)
 
 
 @app.command()
@@ -146,6 +145,9 @@ def cache(
     else:
         console.print(f"{path}: {len(store)} cached completions")
     store.close()
+
+
+register_interop(app)  # import, export, leaderboard, compare
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,7 +13,7 @@ FORMAT_HELP = "alpaca_eval, mt_bench, arena_hard or just_eval."
 
 def import_command(
     format: Annotated[str, typer.Argument(help=f"The files' format: {FORMAT_HELP}")],
-    paths: Annotated[list[Path], typer.Argument(help="Files, or folders searched for .json/.jsonl/.csv.")],
+    paths: Annotated[list[Path], typer.Argument(help="Files, or folders searched for the format's files.")],
     to: Annotated[Path, typer.Option("--to", help="The run folder to create.")],
     baseline: Annotated[
         str | None, typer.Option(help="Baseline model where the files do not name it (Arena-Hard v0.1).")
