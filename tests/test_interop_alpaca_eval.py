@@ -193,6 +193,12 @@ def test_style_leaderboard_verb(imported: Path, capsys: pytest.CaptureFixture[st
     assert "Style-controlled ratings" in printed and "sandwich, clustered by prompt" in printed
     assert all(feature in printed for feature in ("length", "headers", "bold", "lists"))
     assert main(["leaderboard", str(imported), "--format", "arena"]) == 2
+    assert (
+        main(["leaderboard", str(imported), "--format", "style", "--source", source, "--by", "category"]) == 0
+    )
+    by_category = capsys.readouterr().out
+    assert "category helpful_base" in " ".join(by_category.split())
+    assert main(["leaderboard", str(imported), "--format", "style", "--by", "topic"]) == 2
 
 
 def test_leaderboard_details_flag_extreme_corrections(imported: Path, capsys: pytest.CaptureFixture[str]):

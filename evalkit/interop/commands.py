@@ -66,11 +66,12 @@ def leaderboard_command(
         bool,
         typer.Option("--details", help="Also print the length-controlled fits (intervals, coefficients)."),
     ] = False,
+    by: Annotated[str, typer.Option(help="Style ratings per: all, split or category.")] = "split",
 ) -> None:
     """Print a run's leaderboard with the columns a peer publishes."""
     from evalkit.interop.leaderboard_table import print_leaderboard
 
-    print_leaderboard(run_dir, format, source, Console(width=200), details=details)
+    print_leaderboard(run_dir, format, source, Console(width=200), details=details, by=by)
 
 
 def compare_command(

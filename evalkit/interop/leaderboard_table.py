@@ -14,22 +14,31 @@ from evalkit.interop.bundle import load_records
 from evalkit.interop.leaderboard import alpaca_eval_leaderboard, length_control, published_modes
 from evalkit.records import RunRecords
 from evalkit.stats.alpaca_lc import LengthControlled
+from evalkit.stats.common import GroupBy
 from evalkit.stats.panels import run_verdicts
 from evalkit.stats.style import IntervalMethod, style_controlled_ratings
 
 LEADERBOARD_FORMATS = ("alpaca_eval", "style")
+GROUPINGS: dict[str, GroupBy] = {"all": "all", "split": "split", "category": "category"}
 
 
 def print_leaderboard(
-    run_dir: Path, format: str, source: str | None, console: Console, *, details: bool = False
+    run_dir: Path,
+    format: str,
+    source: str | None,
+    console: Console,
+    *,
+    details: bool = False,
+    by: str = "split",
 ) -> None:
     """Print AlpacaEval's leaderboard CSV per verdict source, or style-controlled ratings.
 
-    ``format="style"`` prints style-controlled Bradley–Terry ratings per source and split
-    (sandwich intervals; a bootstrap over prompts with ``details``). For AlpacaEval, with
-    several sources each CSV is preceded by a ``# source: ...`` line (pass ``source`` for one
-    plain CSV), extreme length corrections are flagged on stderr, and ``details`` adds a
-    table of the length-controlled fits (interval, coefficients, difficulty used).
+    ``format="style"`` prints style-controlled Bradley–Terry ratings per source and group
+    (``by``: "all", "split" or "category"; sandwich intervals, a bootstrap with ``details``).
+    For AlpacaEval, with several sources each CSV is preceded by a ``# source: ...`` line
+    (pass ``source`` for one plain CSV), extreme length corrections are flagged on stderr,
+    and ``details`` adds a table of the length-controlled fits (interval, coefficients,
+    difficulty used).
 
     Raises:
         ConfigError: Unknown format, or no pairwise verdicts (of that source).
@@ -40,7 +49,9 @@ def print_leaderboard(
         raise ConfigError(f"unknown leaderboard format {format!r}; use one of: {known}")
     records, meta = load_records(run_dir)
     if format == "style":
-        print_style(records, source, console, method="sandwich" if not details else "bootstrap")
+        if by not in GROUPINGS:
+            raise ConfigError(f"unknown grouping {by!r}; use one of: {', '.join(GROUPINGS)}")
+        print_style(records, source, console, method="bootstrap" if details else "sandwich", by=by)
         return
     controlled = length_control(records, source=source)
     rows = alpaca_eval_leaderboard(records, source=source, controlled=controlled)
@@ -96,16 +107,18 @@ def details_table(controlled: Sequence[LengthControlled]) -> Table:
     return table
 
 
-def print_style(records: RunRecords, source: str | None, console: Console, *, method: IntervalMethod) -> None:
-    """Style-controlled Bradley–Terry ratings and coefficients, per source and split."""
+def print_style(
+    records: RunRecords, source: str | None, console: Console, *, method: IntervalMethod, by: str = "split"
+) -> None:
+    """Style-controlled Bradley–Terry ratings and coefficients, per source and group."""
     verdicts = [v for v in run_verdicts(records.judgments, records.config) if source in (None, v.source)]
     prompts = {p.id: p for p in records.prompts}
-    results = style_controlled_ratings(verdicts, records.responses, prompts, by="split", method=method)
+    results = style_controlled_ratings(verdicts, records.responses, prompts, by=GROUPINGS[by], method=method)
     if not results:
         raise ConfigError("no pairwise verdicts between two or more systems; nothing to rank")
     for result in results:
         title = (
-            f"Style-controlled ratings: {result.source}, split {result.group} ({result.method} 95% intervals)"
+            f"Style-controlled ratings: {result.source}, {by} {result.group} ({result.method} 95% intervals)"
         )
         table = Table(title=title)
         for column in ("rank", "rank (UB)", "system", "score", "95% CI", "comparisons"):
