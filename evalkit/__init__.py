@@ -34,6 +34,8 @@ if _typing.TYPE_CHECKING:
     from evalkit.api import Run, load_run, run, run_async
     from evalkit.human.app import create_label_app
     from evalkit.human.campaign import Campaign, load_campaign
+    from evalkit.interop import export_run, import_run
+    from evalkit.interop.compare import compare_runs
     from evalkit.judging.seam import Grader, PairwiseJudge
     from evalkit.runner.config import JudgeConfig, RunConfig, SystemConfig, load_config
     from evalkit.runner.meta import RunMeta, RunRecords
@@ -56,6 +58,9 @@ _LAZY = {
     "Campaign": "evalkit.human.campaign",
     "load_campaign": "evalkit.human.campaign",
     "create_label_app": "evalkit.human.app",
+    "import_run": "evalkit.interop",
+    "export_run": "evalkit.interop",
+    "compare_runs": "evalkit.interop.compare",
 }
 
 
@@ -103,8 +108,11 @@ __all__ = [
     "TokenLogprob",
     "UnknownSpecError",
     "__version__",
+    "compare_runs",
     "create_generator",
     "create_label_app",
+    "export_run",
+    "import_run",
     "load_campaign",
     "load_config",
     "load_run",

@@ -14,6 +14,7 @@ import pandas as pd
 
 from evalkit import stats
 from evalkit.errors import ConfigError
+from evalkit.interop.leaderboard import alpaca_eval_leaderboard, length_control
 from evalkit.report import build_report, summary_html
 from evalkit.report.context import verdicts_of
 from evalkit.runner.config import RunConfig, load_config, parse_config
@@ -179,7 +180,9 @@ class Run:
         """A table as a DataFrame.
 
         Tables: win_rates, grades, leaderboard, diagnostics, agreement, confusion,
-        corrected_win_rates, responses, judgments, grade_records.
+        corrected_win_rates, responses, judgments, grade_records, alpaca_eval (AlpacaEval's
+        published leaderboard fields), length_control (AlpacaEval's length-controlled fits:
+        interval, coefficients, difficulty used, extreme flag).
         """
         tables = {
             "win_rates": lambda: stats.to_frame(self.win_rates(by)),
@@ -192,6 +195,8 @@ class Run:
             "responses": lambda: _records_frame(self.records.responses),
             "judgments": lambda: _records_frame(self.records.judgments),
             "grade_records": lambda: _records_frame(self.records.grades),
+            "alpaca_eval": lambda: stats.to_frame(alpaca_eval_leaderboard(self.records)),
+            "length_control": lambda: stats.to_frame(length_control(self.records, seed=self.seed)),
         }
         if table not in tables:
             raise ConfigError(f"unknown table {table!r}; choose one of: {', '.join(tables)}")

@@ -15,6 +15,7 @@ from rich.markup import escape
 from evalkit.errors import EvalkitError
 from evalkit.generators.registry import provider_table
 from evalkit.human.cli import label_app
+from evalkit.interop.commands import register as register_interop
 from evalkit.runner.config import load_config
 
 if TYPE_CHECKING:
@@ -227,6 +228,9 @@ def _os_error(exc: OSError) -> int:
             "then run the same command again to resume"
         )
     return _user_error(f"{exc.strerror or exc}{where}; check the path and its permissions, then retry")
+
+
+register_interop(app)  # import, export, leaderboard, compare
 
 
 def main(argv: list[str] | None = None) -> int:

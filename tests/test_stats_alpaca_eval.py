@@ -24,14 +24,15 @@ What matches, and how (all derived from the data in ../shared/data/alpaca_eval):
 from __future__ import annotations
 
 import csv
-import json
 import math
-from functools import cache
 from pathlib import Path
 
 import pytest
 
-from evalkit.records import Judgment, Outcome, Response
+from evalkit.interop import import_run
+from evalkit.records import Judgment, Response
+from evalkit.runner.meta import RunRecords
+from evalkit.runner.rundir import RunDir
 from evalkit.stats import WinRate, length_controlled_win_rate, reconcile, win_rates
 
 V1 = "alpaca_eval_gpt4"
@@ -46,43 +47,21 @@ CASES = [
 ]
 
 
-def _outcome(preference: float | None) -> Outcome | None:
-    if preference is None:
-        return None
-    if preference == 0 or preference == 1.5:
-        return "tie"
-    return "a" if preference > 1.5 else "b"
+@pytest.fixture(scope="module")
+def imported(alpaca_root: Path, tmp_path_factory: pytest.TempPathFactory) -> RunRecords:
+    """Everything in the shared AlpacaEval data, through the import verb's function."""
+    run = import_run("alpaca_eval", [alpaca_root], tmp_path_factory.mktemp("alpaca") / "run")
+    return RunDir(run, create=False).load_records()
 
 
-@cache
 def load_annotations(
-    root: Path, annotator: str, model: str
+    records: RunRecords, annotator: str, model: str
 ) -> tuple[tuple[Judgment, ...], tuple[Response, ...]]:
-    """Single-order judgments (candidate = model_a, shown second) and the responses judged."""
-    rows = json.loads((root / "results" / model / annotator / "annotations.json").read_text())
-    judgments: list[Judgment] = []
-    responses: list[Response] = []
-    for i, row in enumerate(rows):
-        preference = None if row["preference"] is None else float(row["preference"])
-        probabilities: dict[Outcome, float] | None = None
-        if preference is not None and 1 <= preference <= 2:
-            probabilities = {"a": preference - 1, "b": 2 - preference, "tie": 0.0}
-        judgments.append(
-            Judgment(
-                prompt_id=f"alpaca-{i}",
-                model_a=row["generator_2"],
-                model_b=row["generator_1"],
-                order="ba",
-                source=f"llm:{annotator}",
-                outcome=_outcome(preference),
-                probabilities=probabilities,
-            )
-        )
-        responses += [
-            Response(prompt_id=f"alpaca-{i}", system=row["generator_2"], outputs=(row["output_2"],)),
-            Response(prompt_id=f"alpaca-{i}", system=row["generator_1"], outputs=(row["output_1"],)),
-        ]
-    return tuple(judgments), tuple(responses)
+    """One model's imported judgments (candidate = model_a) and all imported responses."""
+    judgments = tuple(
+        j for j in records.judgments if j.source == f"import:{annotator}" and j.model_a == model
+    )
+    return judgments, records.responses
 
 
 def published_row(root: Path, annotator: str, model: str) -> dict[str, str]:
@@ -98,15 +77,15 @@ def alpaca_root(shared_data: Path) -> Path:
     return root
 
 
-def _ours(root: Path, annotator: str, model: str) -> tuple[WinRate, dict[str, str]]:
-    judgments, _ = load_annotations(root, annotator, model)
+def _ours(records: RunRecords, root: Path, annotator: str, model: str) -> tuple[WinRate, dict[str, str]]:
+    judgments, _ = load_annotations(records, annotator, model)
     [rate] = win_rates(reconcile(judgments), {}, seed=0)
     return rate, published_row(root, annotator, model)
 
 
 @pytest.mark.parametrize(("annotator", "model"), CASES)
-def test_counts_match_leaderboard(alpaca_root: Path, annotator: str, model: str):
-    rate, row = _ours(alpaca_root, annotator, model)
+def test_counts_match_leaderboard(imported: RunRecords, alpaca_root: Path, annotator: str, model: str):
+    rate, row = _ours(imported, alpaca_root, annotator, model)
     assert (rate.wins, rate.losses, rate.ties, rate.n) == (
         int(row["n_wins"]),
         int(row["n_wins_base"]),
@@ -116,27 +95,27 @@ def test_counts_match_leaderboard(alpaca_root: Path, annotator: str, model: str)
 
 
 @pytest.mark.parametrize(("annotator", "model"), CASES)
-def test_win_rate_matches_leaderboard(alpaca_root: Path, annotator: str, model: str):
-    rate, row = _ours(alpaca_root, annotator, model)
+def test_win_rate_matches_leaderboard(imported: RunRecords, alpaca_root: Path, annotator: str, model: str):
+    rate, row = _ours(imported, alpaca_root, annotator, model)
     if annotator == V1:
         assert rate.win_rate * 100 == pytest.approx(float(row["win_rate"]), abs=1e-9)
-        assert math.isnan(rate.expected_win_rate)
+        assert math.isnan(rate.expected_win_rate)  # discrete preferences carry no probabilities
     else:
         assert rate.win_rate * 100 == pytest.approx(float(row["discrete_win_rate"]), abs=1e-9)
         assert rate.expected_win_rate * 100 == pytest.approx(float(row["win_rate"]), abs=1e-9)
 
 
-def test_failed_annotation_is_unresolved_not_scored(alpaca_root: Path):
-    rate, row = _ours(alpaca_root, V1, "claude-2")
+def test_failed_annotation_is_unresolved_not_scored(imported: RunRecords, alpaca_root: Path):
+    rate, row = _ours(imported, alpaca_root, V1, "claude-2")
     assert rate.unresolved == 1
     assert rate.n + rate.unresolved == 805 and rate.n == int(row["n_total"])
 
 
 @pytest.mark.parametrize(("annotator", "model"), CASES)
 def test_bootstrap_interval_agrees_with_published_standard_error(
-    alpaca_root: Path, annotator: str, model: str
+    imported: RunRecords, alpaca_root: Path, annotator: str, model: str
 ):
-    rate, row = _ours(alpaca_root, annotator, model)
+    rate, row = _ours(imported, alpaca_root, annotator, model)
     low, high = (
         (rate.ci_low, rate.ci_high) if annotator == V1 else (rate.expected_ci_low, rate.expected_ci_high)
     )
@@ -145,8 +124,10 @@ def test_bootstrap_interval_agrees_with_published_standard_error(
 
 
 @pytest.mark.parametrize(("annotator", "model"), [case for case in CASES if case[1] != "gpt4_1106_preview"])
-def test_length_control_moves_like_the_published_one(alpaca_root: Path, annotator: str, model: str):
-    judgments, responses = load_annotations(alpaca_root, annotator, model)
+def test_length_control_moves_like_the_published_one(
+    imported: RunRecords, alpaca_root: Path, annotator: str, model: str
+):
+    judgments, responses = load_annotations(imported, annotator, model)
     verdicts = reconcile(judgments)
     [lc] = length_controlled_win_rate(verdicts, responses, n_boot=0)
     [raw] = win_rates(verdicts, {}, n_boot=0)
@@ -155,8 +136,8 @@ def test_length_control_moves_like_the_published_one(alpaca_root: Path, annotato
     assert (lc.win_rate - raw.win_rate) * published_shift > 0
 
 
-def test_self_comparison_is_exactly_even(alpaca_root: Path):
-    judgments, responses = load_annotations(alpaca_root, V2, "gpt4_1106_preview")
+def test_self_comparison_is_exactly_even(imported: RunRecords):
+    judgments, responses = load_annotations(imported, V2, "gpt4_1106_preview")
     verdicts = reconcile(judgments)
     [rate] = win_rates(verdicts, {})
     [lc] = length_controlled_win_rate(verdicts, responses, n_boot=100)

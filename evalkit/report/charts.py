@@ -116,6 +116,26 @@ def forest_svg(
         return _render(fig, chart_id, "Leaderboard with confidence intervals")
 
 
+def length_curve_svg(chart_id: str, series: Sequence[tuple[str, Sequence[float], Sequence[float]]]) -> str:
+    """Win rate against length difference: one line per system, points at binned differences."""
+    with _style():
+        fig = Figure(figsize=(7.5, 3.6))
+        ax = fig.subplots()
+        for label, xs, ys in series:
+            ax.plot(xs, ys, "o-", linewidth=1.5, markersize=4, label=_short(label))
+        ax.axhline(0.5, color="#94a3b8", linewidth=1, linestyle="--")
+        ax.axvline(0.0, color="#cbd5e1", linewidth=1)
+        ax.set_ylim(0, 1)
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        ax.set_xlabel("Length difference against the baseline (characters, bin medians)")
+        ax.set_ylabel("Win rate")
+        ax.grid(color="#e2e8f0")
+        ax.set_axisbelow(True)
+        ax.legend(fontsize=8, frameon=False)
+        fig.tight_layout()
+        return _render(fig, chart_id, "Win rate against length difference")
+
+
 def _draw_panel(ax: Axes, panel: Panel, colors: Sequence[str], *, first: bool) -> None:
     positions = list(range(len(panel.bars)))[::-1]
     for pos, bar in zip(positions, panel.bars, strict=True):

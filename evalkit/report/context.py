@@ -88,7 +88,9 @@ def build_context(
         verdicts=verdicts,
         tables=tables,
         pairwise=build_pairwise_blocks(tables, records, index, charts=charts),
-        leaderboards=build_leaderboards(verdicts, tables, index, settings, charts=charts),
+        leaderboards=build_leaderboards(
+            verdicts, tables, index, settings, charts=charts, responses=records.responses
+        ),
         distributions=distributions,
         grades=build_grades(distributions, records, index, charts=charts),
         judges=build_judges(records, agreement, system_models(header)),

@@ -151,6 +151,10 @@ class RunMeta(_Frozen):
         versions: Python, platform and the packages that can change results.
         executions: Every execution, oldest first.
         origin: "run", or how the folder was made otherwise (an import command).
+        system_models: System name -> model, for folders without a config (imports, comparisons).
+        baseline: The system others are compared against, when there is one.
+        imported: What an import or a comparison kept beside the records (published
+            leaderboards, conflicting answers, dropped prompts), by name.
 
     """
 
@@ -168,6 +172,9 @@ class RunMeta(_Frozen):
     versions: dict[str, str] = Field(default_factory=dict)
     executions: tuple[Execution, ...] = ()
     origin: str = "run"
+    system_models: dict[str, str] = Field(default_factory=dict)
+    baseline: str | None = None
+    imported: dict[str, Any] = Field(default_factory=dict)
 
     @property
     def n_boot(self) -> int:
