@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from evalkit.errors import EvalkitError
+from evalkit.errors import BatchesPendingError, EvalkitError
 from evalkit.generators.registry import provider_table
 from evalkit.runner.config import load_config
 
@@ -48,6 +48,12 @@ def run(
         ),
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    batch: Annotated[
+        bool, typer.Option("--batch", help="Send API models' calls through provider batch jobs (half price).")
+    ] = False,
+    detach: Annotated[
+        bool, typer.Option("--detach", help="Submit batches and exit; run again to collect them.")
+    ] = False,
 ) -> None:
     """Run (or resume) the experiment a config describes, then write its report."""
     from evalkit.api import load_run, run_sync  # heavy imports only for the verbs that need them
@@ -60,13 +66,18 @@ def run(
         "name": name,
         "output_dir": output_dir,
         "max_cost": max_cost,
+        "batch": batch or None,
     }
     resolved = load_config(config, overrides)
-    pipeline = Pipeline(resolved, use_cache=not no_cache, show_progress=not quiet)
+    pipeline = Pipeline(resolved, use_cache=not no_cache, show_progress=not quiet, detach=detach)
     if dry_run:
         _print_plan(pipeline)
         return
-    run_dir = run_sync(pipeline.execute())
+    try:
+        run_dir = run_sync(pipeline.execute())
+    except BatchesPendingError as exc:
+        console.print(f"batches: {escape(str(exc))}")
+        return
     for result in pipeline.results:
         console.print(
             f"{result.name:<9} {result.total} items: {result.resumed} already done, {result.new} new, "
@@ -112,6 +123,23 @@ def report(
 
     path = load_run(run_dir).report(output)
     console.print(f"report: {path}")
+
+
+@app.command()
+def batches(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder written by `evalkit run --batch`.")],
+) -> None:
+    """Show each provider batch of a run: state, counts and estimated cost."""
+    from evalkit.batch.status import batch_rows, summary_line
+
+    rows = batch_rows(run_dir)
+    for row in rows:
+        console.print(
+            f"{row.file}  {row.model}  {row.batch_id}  {row.state}  {row.requests} requests  "
+            f"[{row.counts}]  ~${row.estimate_usd:.4f}",
+            highlight=False,
+        )
+    console.print(summary_line(rows))
 
 
 @app.command()

@@ -52,3 +52,11 @@ class UnknownSpecError(ConfigError):
 
 class BudgetExceededError(EvalkitError):
     """The estimated cost passed --max-cost; the run stopped and can be resumed."""
+
+
+class RequestInBatch(EvalkitError):
+    """A request was written to (or waits in) a provider batch; its item runs again once it is back."""
+
+
+class BatchesPendingError(EvalkitError):
+    """``--detach``: batches were submitted or are still running; running again collects them."""

@@ -75,6 +75,7 @@ class RunConfig(_Strict):
     panel: PanelConfig | None = None
     concurrency: int | None = Field(None, ge=1)
     max_cost: float | None = Field(None, ge=0)
+    batch: bool = Field(False, description="send API models' calls through provider batch jobs")
     prices: dict[str, dict[str, float]] = Field(default_factory=dict)
     n_boot: int = Field(2000, ge=100)
     output_dir: str = DEFAULT_OUTPUT_DIR

@@ -16,7 +16,7 @@ from typing import Any
 
 from evalkit.cache import ResponseCache
 from evalkit.costs import CostMeter, PriceTable, budget_exceeded
-from evalkit.errors import BudgetExceededError
+from evalkit.errors import BatchesPendingError, BudgetExceededError
 from evalkit.generators.api_base import redact_url
 from evalkit.judging import Grader, PairwiseJudge, load_judge, make_judge
 from evalkit.prompts import load_prompt_set
@@ -73,14 +73,17 @@ def judge_source(judge_config: JudgeConfig, judge_name: str) -> str:
 class Pipeline:
     """One execution of a RunConfig against its run folder."""
 
-    def __init__(self, config: RunConfig, *, use_cache: bool = True, show_progress: bool = True) -> None:
+    def __init__(
+        self, config: RunConfig, *, use_cache: bool = True, show_progress: bool = True, detach: bool = False
+    ) -> None:
         self.config = config
         self.run_dir = RunDir(config.run_dir())
         self.cache = ResponseCache(config.cache_path()) if use_cache else None
         self.meter = CostMeter(PriceTable.from_config(config.prices))
         self.backends = Backends(
-            self.cache, concurrency=config.concurrency, meter=self.meter, max_cost=config.max_cost
-        )
+            self.cache, concurrency=config.concurrency, meter=self.meter, max_cost=config.max_cost,
+            batch_dir=self.run_dir.path / "batches", run_batch=config.batch, detach=detach,
+        )  # fmt: skip
         self.progress = StageProgress(enabled=show_progress)
         self.results: list[StageResult] = []
         self.judges = [self._build_judge(j) for j in config.judges]
@@ -146,6 +149,9 @@ class Pipeline:
         except BudgetExceededError:
             self._finish("stopped_at_budget")
             raise
+        except BatchesPendingError:
+            self._finish("waiting_for_batches")
+            raise
         except BaseException:
             self._finish("interrupted")
             raise
@@ -189,6 +195,7 @@ class Pipeline:
             failed=lambda r: r.error is not None,
             progress=self.progress,
             hits=lambda: self.backends.hits,
+            settle=self.backends.settle_batches,
         )
         self.results.append(result)
         return records
@@ -221,6 +228,7 @@ class Pipeline:
                 failed=lambda j: j.error is not None,
                 progress=self.progress,
                 hits=lambda: self.backends.hits,
+                settle=self.backends.settle_batches,
             )
             self.results.append(result)
         if grade_items:
@@ -232,6 +240,7 @@ class Pipeline:
                 failed=lambda g: g.error is not None,
                 progress=self.progress,
                 hits=lambda: self.backends.hits,
+                settle=self.backends.settle_batches,
             )
             self.results.append(result)
 
