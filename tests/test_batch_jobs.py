@@ -40,7 +40,9 @@ async def test_a_batch_run_completes_and_matches_the_online_run(tmp_path: Path, 
         assert counters["batches_created"] == 3
         online = batch_config(tmp_path / "online", url, prompts=N, provider=provider, batched=False)
         online_dir = await Pipeline(load_config(online), show_progress=False).execute()
-    batch_responses = sorted((r["prompt_id"], r["system"], r["outputs"]) for r in _records(run_dir.path, "responses"))
+    batch_responses = sorted(
+        (r["prompt_id"], r["system"], r["outputs"]) for r in _records(run_dir.path, "responses")
+    )
     online_responses = sorted(
         (r["prompt_id"], r["system"], r["outputs"]) for r in _records(online_dir.path, "responses")
     )
@@ -87,7 +89,9 @@ async def test_requests_that_keep_failing_are_errors_never_scored(tmp_path: Path
 
 async def test_the_online_fallback_answers_what_batches_could_not(tmp_path: Path) -> None:
     with RunningStandIn(Behaviour(fail_modulo=2, fail_first=99)) as standin:
-        config = batch_config(tmp_path, standin.openai_url, prompts=N, batch_retries=0, batch_fallback="online")
+        config = batch_config(
+            tmp_path, standin.openai_url, prompts=N, batch_retries=0, batch_fallback="online"
+        )
         run_dir = await Pipeline(load_config(config), show_progress=False).execute()
         counters = standin.standin.snapshot()
     assert counters["online_requests"] > 0

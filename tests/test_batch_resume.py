@@ -84,7 +84,9 @@ async def test_sigkill_while_polling_then_resume_submits_nothing_twice(tmp_path:
         counters = standin.standin.snapshot()
         assert counters["batches_created"] == 3  # the first found again, then turn two, then judging
         assert counters["max_submissions_per_request"] == 1
-        assert _outcomes(run_dir.path) == await _online_outcomes(tmp_path / "online", standin.openai_url, "openai")
+        assert _outcomes(run_dir.path) == await _online_outcomes(
+            tmp_path / "online", standin.openai_url, "openai"
+        )
 
 
 @pytest.mark.parametrize("provider", ["openai", "anthropic"])

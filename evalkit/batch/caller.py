@@ -33,6 +33,7 @@ BATCH_OPTIONS = frozenset(
     {"batch", "batch_retries", "batch_fallback", "batch_poll_s", "batch_max_requests", "batch_max_bytes"}
 )
 FALLBACKS = ("error", "online")
+CACHE_WRITE_CHUNK = 1000
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,9 @@ class BatchCaller(CachedCaller):
         self.before_batch = before_batch
         self.after_batch = after_batch
         self._served: set[str] = set()  # without a cache, meter each result once per process
+        # Served results reach the cache in chunks (one transaction each, not one per
+        # request); a kill loses none, since the request store still holds them.
+        self._unsaved: dict[str, Completion] = {}
         coordinator.add_model(batched_model(generator.spec, provider, settings))
 
     async def __call__(self, request: CompletionRequest) -> Completion:
@@ -130,12 +134,13 @@ class BatchCaller(CachedCaller):
             GenerationError: The request failed in every batch it was tried in.
 
         """
-        found = self.lookup(request)
-        if found is not None:
-            return found
         if request.prompt is not None:  # batches carry chat requests only; raw prompts go online
             return await super().__call__(request)
         key = self.key(request)
+        found = self._unsaved.get(key) or (self.cache.get(key) if self.cache is not None else None)
+        if found is not None:
+            self.hits += 1
+            return found
         if self.coordinator.queued(key):
             raise RequestInBatch(key)
         row = self.coordinator.store.get(key)
@@ -153,13 +158,21 @@ class BatchCaller(CachedCaller):
             return await super().__call__(request)
         raise GenerationError(f"failed in {row.attempts} batch(es); last: {row.result}", retryable=True)
 
+    def flush(self) -> None:
+        """Write the served results not yet in the cache."""
+        if self.cache is not None and self._unsaved:
+            self.cache.put_many(list(self._unsaved.items()))
+        self._unsaved.clear()
+
     def _estimate(self, request: CompletionRequest) -> float:
         return self.before_batch(request) if self.before_batch is not None else 0.0
 
     def _serve(self, key: str, text: str, request: CompletionRequest) -> Completion:
         completion = self.provider.completion(text, request)
         if self.cache is not None:
-            self.cache.put(key, completion)
+            self._unsaved[key] = completion
+            if len(self._unsaved) >= CACHE_WRITE_CHUNK:
+                self.flush()
         elif key in self._served:
             return completion
         else:

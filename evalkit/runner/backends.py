@@ -99,6 +99,12 @@ class Backends:
         if self.batches is not None:
             await self.batches.settle()
 
+    def flush(self) -> None:
+        """Write what batched callers served into the cache (they write in chunks)."""
+        for caller in self._callers.values():
+            if isinstance(caller, BatchCaller):
+                caller.flush()
+
     def _check_budget(self, request: CompletionRequest) -> None:
         if self.meter.exceeds(self.max_cost):
             assert self.max_cost is not None
@@ -142,6 +148,7 @@ class Backends:
 
     async def aclose(self) -> None:
         """Shut every backend down (engines, servers, connections)."""
+        self.flush()
         for caller in self._callers.values():
             await caller.generator.aclose()
         if self.batches is not None:
