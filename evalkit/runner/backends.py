@@ -18,6 +18,7 @@ from evalkit.batch.caller import BATCH_OPTIONS, BatchCaller, BatchSettings, batc
 from evalkit.batch.coordinator import BatchCoordinator
 from evalkit.cache import CachedCaller, ResponseCache
 from evalkit.costs import CostMeter, budget_exceeded
+from evalkit.distributed.config import ExecutorConfig
 from evalkit.generators.base import Completion, CompletionRequest, Generator
 from evalkit.generators.registry import create_generator
 from evalkit.runner.config import RunConfig
@@ -43,6 +44,7 @@ class Backends:
         batch_dir: Path | None = None,
         run_batch: bool = False,
         detach: bool = False,
+        executor: ExecutorConfig | None = None,
     ) -> None:
         self.cache = cache
         self.concurrency = concurrency
@@ -52,6 +54,7 @@ class Backends:
         self.run_batch = run_batch
         self.detach = detach
         self.batches: BatchCoordinator | None = None
+        self.executor = executor or ExecutorConfig()
         self._callers: dict[str, CachedCaller] = {}
 
     def caller(self, spec: str, options: Mapping[str, Any] | None = None) -> CachedCaller:
@@ -59,7 +62,7 @@ class Backends:
         options = dict(options or {})
         key = _backend_key(spec, options)
         if key not in self._callers:
-            generator = create_generator(spec, {k: v for k, v in options.items() if k not in BATCH_OPTIONS})
+            generator = self._create(spec, {k: v for k, v in options.items() if k not in BATCH_OPTIONS})
             if self.concurrency is not None and "max_concurrency" not in options:
                 generator.max_concurrency = self.concurrency  # a model's own option wins
             settings = BatchSettings.from_options(spec, options, self.run_batch)
@@ -71,6 +74,13 @@ class Backends:
                     generator, self.cache, before_call=self._check_budget, after_call=self._counter(spec)
                 )
         return self._callers[key]
+
+    def _create(self, spec: str, options: dict[str, Any]) -> Generator:
+        if self.executor.runs_on_cluster(spec):
+            from evalkit.distributed.ray_pool import RayPoolGenerator  # Ray only when asked for
+
+            return RayPoolGenerator(spec, options, self.executor)
+        return create_generator(spec, options)
 
     def _batch_caller(self, spec: str, generator: Generator, settings: BatchSettings) -> BatchCaller:
         if self.batches is None:

@@ -9,6 +9,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from evalkit.distributed.config import ExecutorConfig
 from evalkit.errors import ConfigError
 from evalkit.generators.base import SamplingParams
 
@@ -76,6 +77,7 @@ class RunConfig(_Strict):
     concurrency: int | None = Field(None, ge=1)
     max_cost: float | None = Field(None, ge=0)
     batch: bool = Field(False, description="send API models' calls through provider batch jobs")
+    executor: ExecutorConfig = ExecutorConfig()
     prices: dict[str, dict[str, float]] = Field(default_factory=dict)
     n_boot: int = Field(2000, ge=100)
     output_dir: str = DEFAULT_OUTPUT_DIR

@@ -83,6 +83,7 @@ class Pipeline:
         self.backends = Backends(
             self.cache, concurrency=config.concurrency, meter=self.meter, max_cost=config.max_cost,
             batch_dir=self.run_dir.path / "batches", run_batch=config.batch, detach=detach,
+            executor=config.executor,
         )  # fmt: skip
         self.progress = StageProgress(enabled=show_progress)
         self.results: list[StageResult] = []
