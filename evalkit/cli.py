@@ -54,6 +54,10 @@ def run(
     detach: Annotated[
         bool, typer.Option("--detach", help="Submit batches and exit; run again to collect them.")
     ] = False,
+    ray: Annotated[
+        str | None,
+        typer.Option(help="Run local engines on this Ray cluster (auto, HOST:PORT, ray://..., local)."),
+    ] = None,
 ) -> None:
     """Run (or resume) the experiment a config describes, then write its report."""
     from evalkit.api import load_run, run_sync  # heavy imports only for the verbs that need them
@@ -69,6 +73,9 @@ def run(
         "batch": batch or None,
     }
     resolved = load_config(config, overrides)
+    if ray is not None:
+        executor = resolved.executor.model_copy(update={"kind": "ray", "address": ray})
+        resolved = resolved.model_copy(update={"executor": executor})
     pipeline = Pipeline(resolved, use_cache=not no_cache, show_progress=not quiet, detach=detach)
     if dry_run:
         _print_plan(pipeline)

@@ -81,3 +81,34 @@ async def test_killing_a_replica_mid_run_loses_and_duplicates_nothing(tmp_path: 
     assert len(keys) == len(set(keys)) == 2 * N
     assert all(r["error"] is None for r in rows)
     assert len(_records(run_dir.path, "judgments")) == 2 * N
+
+
+@pytest.mark.slow
+async def test_the_example_config_on_two_embedded_model_replicas_matches_a_run_without_ray(
+    tmp_path: Path, cluster: None
+) -> None:
+    pytest.importorskip("llama_cpp", reason="the embedded model needs llama-cpp-python (extra local)")
+    example = Path(__file__).resolve().parents[1] / "examples" / "ray-cluster.yaml"
+    overrides = {"limit": 2, "output_dir": str(tmp_path)}
+    on_ray = load_config(example, {**overrides, "name": "on-ray"})
+    assert on_ray.executor.kind == "ray" and on_ray.executor.replicas == 2
+    pipeline = Pipeline(on_ray, show_progress=False)
+    pool: Any = pipeline.backends.generator("local/gemma-3-270m", {"n_threads": 1})
+    assert len(pool.replicas) == 2
+    ray_dir = await pipeline.execute()
+    local = load_config(example, {**overrides, "name": "local", "executor": {"kind": "local"}})
+    local_dir = await Pipeline(local, show_progress=False).execute()
+    for kind in ("responses", "judgments"):
+        assert _records(ray_dir.path, kind) == _records(local_dir.path, kind)
+    assert len(_records(ray_dir.path, "responses")) == 4
+
+
+def test_the_ray_flag_sends_a_plain_config_to_the_cluster(tmp_path: Path, cluster: None) -> None:
+    from evalkit.cli import main
+
+    config = _config(tmp_path, "flagged", {"models": ["fake/"], "num_cpus": 0.1})
+    assert main(["run", str(config), "--ray", "local", "-q", "--no-report"]) == 0
+    meta = json.loads((tmp_path / "reports" / "flagged" / "run.json").read_text())
+    assert meta["status"] == "complete"
+    assert meta["config"]["executor"]["kind"] == "ray" and meta["config"]["executor"]["address"] == "local"
+    assert len(_records(tmp_path / "reports" / "flagged", "responses")) == 2 * N
