@@ -42,7 +42,7 @@ from evalkit.generators.base import CompletionRequest, SamplingParams
 from evalkit.generators.openai_api import create_openai
 from evalkit.records import Message
 
-STANDIN = Path(__file__).resolve().parents[1] / "tests" / "batch_standin.py"
+ROOT = Path(__file__).resolve().parents[1]
 JUDGE = (
     "Compare two answers to the user's question. Reply with A if the first is significantly better, "
     "B if the second is, N if neither.\n\nQuestion: {q}\n\nAnswer A: {a}\n\nAnswer B: {b}"
@@ -67,7 +67,9 @@ def peak_rss_mb() -> float:
 
 
 def start_standin() -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen([sys.executable, str(STANDIN)], stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.batch_standin"], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
     assert process.stdout is not None
     line = process.stdout.readline()
     return process, f"http://127.0.0.1:{line.split()[1]}/v1"

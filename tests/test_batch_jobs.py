@@ -121,3 +121,15 @@ async def test_costs_are_metered_at_batch_prices_and_max_cost_holds(tmp_path: Pa
     ledger = [json.loads(line) for line in (tmp_path / "c/reports/batch-run/batches/ledger.jsonl").open()]
     first = next(e for e in ledger if e["event"] == "intent")
     assert 0 < first["estimate_usd"] <= 5e-4  # queued only what the budget allowed
+
+
+def test_dry_run_estimates_batched_calls_at_batch_prices(tmp_path: Path) -> None:
+    from evalkit.runner.plan import Planner
+
+    estimates = []
+    for batched in (True, False):
+        config = batch_config(tmp_path / str(batched), "http://127.0.0.1:9/v1", prompts=N, batched=batched)
+        planner = Planner(Pipeline(load_config(config), show_progress=False))
+        planner.plan()
+        estimates.append(planner.meter.total_usd)
+    assert estimates[0] == pytest.approx(estimates[1] / 2) and estimates[1] > 0

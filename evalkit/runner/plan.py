@@ -52,7 +52,9 @@ class Planner:
             plan.cached += 1
             return True
         plan.calls += 1
-        self.meter.add_estimate(caller.generator.spec, request, stage=plan.name)
+        self.meter.add_estimate(
+            caller.generator.spec, request, stage=plan.name, batch=getattr(caller, "batched", False)
+        )
         return False
 
     def _generation(self, prompts: Sequence[Prompt]) -> StagePlan:
@@ -61,6 +63,7 @@ class Planner:
         templates = self.pipeline.templates()
         for system in self.config.systems:
             caller = self.pipeline.backends.caller(system.model, system.options)
+            batched = getattr(caller, "batched", False)
             for prompt in prompts:
                 for sample in range(self.config.samples):
                     plan.items += 1
@@ -77,7 +80,7 @@ class Planner:
                         if found is None:
                             plan.calls += len(prompt.turns) - turn
                             for _ in range(len(prompt.turns) - turn):
-                                self.meter.add_estimate(system.model, request, stage=plan.name)
+                                self.meter.add_estimate(system.model, request, stage=plan.name, batch=batched)
                             break
                         plan.cached += 1
                         outputs.append(found.text)
