@@ -9,6 +9,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from evalkit.errors import (
+    BatchesPendingError,
     BudgetExceededError,
     ConfigError,
     EvalkitError,
@@ -23,6 +24,7 @@ from evalkit.records import Grade, JudgeProvenance, Judgment, Message, Prompt, R
 
 if TYPE_CHECKING:
     from evalkit.api import Run, load_run, run, run_async
+    from evalkit.distributed.config import ExecutorConfig
     from evalkit.runner.config import JudgeConfig, RunConfig, SystemConfig, load_config
 
 # Heavy modules (pandas, matplotlib, the pipeline) load on first use, so `import evalkit`
@@ -32,6 +34,7 @@ _LAZY = {
     "load_run": "evalkit.api",
     "run": "evalkit.api",
     "run_async": "evalkit.api",
+    "ExecutorConfig": "evalkit.distributed.config",
     "JudgeConfig": "evalkit.runner.config",
     "RunConfig": "evalkit.runner.config",
     "SystemConfig": "evalkit.runner.config",
@@ -48,11 +51,13 @@ def __getattr__(name: str) -> Any:
 __version__ = "0.1.0"
 
 __all__ = [
+    "BatchesPendingError",
     "BudgetExceededError",
     "Completion",
     "CompletionRequest",
     "ConfigError",
     "EvalkitError",
+    "ExecutorConfig",
     "GenerationError",
     "Generator",
     "Grade",
