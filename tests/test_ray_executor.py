@@ -112,3 +112,19 @@ def test_the_ray_flag_sends_a_plain_config_to_the_cluster(tmp_path: Path, cluste
     assert meta["status"] == "complete"
     assert meta["config"]["executor"]["kind"] == "ray" and meta["config"]["executor"]["address"] == "local"
     assert len(_records(tmp_path / "reports" / "flagged", "responses")) == 2 * N
+
+
+async def test_a_replica_failure_comes_back_as_the_engine_error(cluster: None) -> None:
+    from evalkit.distributed.config import ExecutorConfig
+    from evalkit.distributed.ray_pool import RayPoolGenerator
+    from evalkit.errors import GenerationError
+    from evalkit.generators.base import CompletionRequest
+
+    executor = ExecutorConfig(kind="ray", models=("fake/",), num_cpus=0.1)
+    pool = RayPoolGenerator("fake/fail", {"message": "engine exploded"}, executor)
+    assert pool.identity() == {"spec": "fake/fail", "options": {"message": "engine exploded"}}
+    with pytest.raises(GenerationError, match="engine exploded"):
+        await pool.complete(CompletionRequest(prompt="hi"))
+    assert pool.restarts == 0
+    await pool.aclose()
+    assert pool.replicas == []
