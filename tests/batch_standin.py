@@ -22,7 +22,9 @@ import argparse
 import hashlib
 import itertools
 import json
+import signal
 import socket
+import sys
 import tempfile
 import threading
 import time
@@ -308,6 +310,8 @@ class RunningStandIn:
 
 def _serve_forever(args: argparse.Namespace) -> None:
     behaviour = Behaviour(processing_s=args.processing_s)
+    # SIGTERM ends the wait below through SystemExit, so the stand-in's files are removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with RunningStandIn(behaviour) as running:
         print(f"PORT {running.port}", flush=True)
         threading.Event().wait()
