@@ -13,7 +13,7 @@ $(PY):
 
 # llama-cpp-python compiles llama.cpp on first install (about 5 minutes); pip reuses the wheel after.
 $(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install --disable-pip-version-check -q -e '.[local,server,api,dev]'
+	$(PY) -m pip install --disable-pip-version-check -q -e '.[local,server,api,dev,ray]'
 	touch $(STAMP)
 
 install: $(STAMP)

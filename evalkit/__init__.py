@@ -9,6 +9,7 @@ import typing as _typing
 from importlib import import_module as _import_module
 
 from evalkit.errors import (
+    BatchesPendingError,
     BudgetExceededError,
     ConfigError,
     EndpointUnavailableError,
@@ -32,6 +33,7 @@ from evalkit.records import Grade, JudgeProvenance, Judgment, Message, Prompt, R
 
 if _typing.TYPE_CHECKING:
     from evalkit.api import Run, load_run, run, run_async
+    from evalkit.distributed.config import ExecutorConfig
     from evalkit.human.app import create_label_app
     from evalkit.human.campaign import Campaign, load_campaign
     from evalkit.interop import export_run, import_run
@@ -47,6 +49,7 @@ _LAZY = {
     "load_run": "evalkit.api",
     "run": "evalkit.api",
     "run_async": "evalkit.api",
+    "ExecutorConfig": "evalkit.distributed.config",
     "JudgeConfig": "evalkit.runner.config",
     "RunConfig": "evalkit.runner.config",
     "SystemConfig": "evalkit.runner.config",
@@ -77,6 +80,7 @@ def __getattr__(name: str) -> _typing.Any:
 __version__ = "0.1.0"
 
 __all__ = [
+    "BatchesPendingError",
     "BudgetExceededError",
     "Campaign",
     "Capabilities",
@@ -85,6 +89,7 @@ __all__ = [
     "ConfigError",
     "EndpointUnavailableError",
     "EvalkitError",
+    "ExecutorConfig",
     "GenerationError",
     "Generator",
     "Grade",

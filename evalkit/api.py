@@ -247,6 +247,7 @@ async def run_async(
     use_cache: bool = True,
     progress: bool = True,
     report: bool = True,
+    detach: bool = False,
     **overrides: Any,
 ) -> Run:
     """Run (or resume) an experiment and return the loaded Run.
@@ -256,11 +257,13 @@ async def run_async(
         use_cache: Answer repeated requests from the SQLite cache.
         progress: Show progress bars.
         report: Write report.html when done.
+        detach: Submit provider batches and return at once (raises BatchesPendingError while
+            any is pending); running again collects them.
         **overrides: Config fields to override (limit=, seed=, concurrency=, name=, ...).
 
     """
     resolved = _as_config(config, overrides)
-    run_dir = await Pipeline(resolved, use_cache=use_cache, show_progress=progress).execute()
+    run_dir = await Pipeline(resolved, use_cache=use_cache, show_progress=progress, detach=detach).execute()
     loaded = load_run(run_dir.path)
     if report:
         loaded.report()

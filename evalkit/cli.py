@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from evalkit.errors import EvalkitError
+from evalkit.errors import BatchesPendingError, EvalkitError
 from evalkit.generators.registry import provider_table
 from evalkit.human.cli import label_app
 from evalkit.interop.commands import register as register_interop
@@ -71,6 +71,16 @@ def run(
         ),
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    batch: Annotated[
+        bool, typer.Option("--batch", help="Send API models' calls through provider batch jobs (half price).")
+    ] = False,
+    detach: Annotated[
+        bool, typer.Option("--detach", help="Submit batches and exit; run again to collect them.")
+    ] = False,
+    ray: Annotated[
+        str | None,
+        typer.Option(help="Run local engines on this Ray cluster (auto, HOST:PORT, ray://..., local)."),
+    ] = None,
 ) -> None:
     """Run (or resume) the experiment a config describes, then write its report."""
     from evalkit.api import run_async, run_sync  # heavy imports only for the verbs that need them
@@ -82,14 +92,26 @@ def run(
         "name": name,
         "output_dir": output_dir,
         "max_cost": max_cost,
+        "batch": batch or None,
     }
     resolved = load_config(config, overrides)
+    if ray is not None:
+        executor = resolved.executor.model_copy(update={"kind": "ray", "address": ray})
+        resolved = resolved.model_copy(update={"executor": executor})
     if dry_run:
         from evalkit.runner.pipeline import Pipeline
 
         _print_plan(Pipeline(resolved, use_cache=not no_cache, show_progress=False))
         return
-    loaded = run_sync(run_async(resolved, use_cache=not no_cache, progress=not quiet, report=not no_report))
+    try:
+        loaded = run_sync(
+            run_async(
+                resolved, use_cache=not no_cache, progress=not quiet, report=not no_report, detach=detach
+            )
+        )
+    except BatchesPendingError as exc:
+        console.print(f"batches: {escape(str(exc))}")
+        return
     _print_execution(loaded.meta)
     local_judges = sorted({j.model for j in loaded.meta.judges if j.demonstration_only and j.model})
     if local_judges:
@@ -152,6 +174,23 @@ def report(
 
     path = load_run(run_dir).report(output)
     console.print(f"report: {path}")
+
+
+@app.command()
+def batches(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder written by `evalkit run --batch`.")],
+) -> None:
+    """Show each provider batch of a run: state, counts and estimated cost."""
+    from evalkit.batch.status import batch_rows, summary_line
+
+    rows = batch_rows(run_dir)
+    for row in rows:
+        console.print(
+            f"{row.file}  {row.model}  {row.batch_id}  {row.state}  {row.requests} requests  "
+            f"[{row.counts}]  ~${row.estimate_usd:.4f}",
+            highlight=False,
+        )
+    console.print(summary_line(rows))
 
 
 @app.command()

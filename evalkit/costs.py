@@ -29,6 +29,9 @@ from evalkit.generators.tokens import estimate_prompt_tokens
 FREE_PROVIDERS = frozenset({"fake", "local", "gguf", "vllm", "vllm-server", "openai-compatible"})
 """Providers that run on the user's own hardware and are free unless the config prices them."""
 
+BATCH_DISCOUNT = 0.5
+"""Batch jobs cost half the listed price at both OpenAI and Anthropic (2025-11)."""
+
 
 @dataclass(frozen=True)
 class Price:
@@ -37,15 +40,19 @@ class Price:
     Attributes:
         input: Price of a million prompt tokens.
         output: Price of a million generated tokens.
+        batch_discount: Share of the price a provider batch job pays (both OpenAI and
+            Anthropic charge half).
 
     """
 
     input: float
     output: float
+    batch_discount: float = BATCH_DISCOUNT
 
-    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
-        """USD for one call with these token counts."""
-        return (prompt_tokens * self.input + completion_tokens * self.output) / 1_000_000
+    def cost(self, prompt_tokens: int, completion_tokens: int, *, batch: bool = False) -> float:
+        """USD for one call with these token counts (at batch prices when ``batch``)."""
+        usd = (prompt_tokens * self.input + completion_tokens * self.output) / 1_000_000
+        return usd * self.batch_discount if batch else usd
 
 
 FREE = Price(0.0, 0.0)
@@ -81,7 +88,10 @@ def _parse_price(model: object, entry: object, source: str) -> Price:
                 f"{source}: prices.{model}.{field} must be a non-negative number (USD per million tokens)"
             )
         values.append(float(value))
-    return Price(values[0], values[1])
+    discount = entry.get("batch_discount", BATCH_DISCOUNT)
+    if isinstance(discount, bool) or not isinstance(discount, int | float) or not 0 <= discount <= 1:
+        raise ConfigError(f"{source}: prices.{model}.batch_discount must be a number from 0 to 1")
+    return Price(values[0], values[1], float(discount))
 
 
 def _provider_and_name(model: str) -> tuple[str | None, str]:
@@ -187,6 +197,7 @@ class CostMeter:
         *,
         stage: str = "generate",
         model_id: str | None = None,
+        batch: bool = False,
     ) -> float | None:
         """Count one call and return its cost (None when the model has no known price).
 
@@ -196,15 +207,18 @@ class CostMeter:
             completion_tokens: Output tokens of the call.
             stage: "generate", "judge", "grade", ... for per-stage totals.
             model_id: The exact id the provider reported, priced when it is more specific.
+            batch: The call went through a provider batch job (priced at the batch discount).
 
         """
         price = self.prices.price_for(model, model_id)
-        usd = None if price is None else price.cost(prompt_tokens, completion_tokens)
+        usd = None if price is None else price.cost(prompt_tokens, completion_tokens, batch=batch)
         for table, key in ((self._models, model), (self._stages, stage)):
             table.setdefault(key, TokenTotals()).add(prompt_tokens, completion_tokens, usd)
         return usd
 
-    def add_completion(self, model: str, completion: Completion, *, stage: str = "generate") -> float | None:
+    def add_completion(
+        self, model: str, completion: Completion, *, stage: str = "generate", batch: bool = False
+    ) -> float | None:
         """Count a finished call from the usage the provider reported."""
         return self.add(
             model,
@@ -212,13 +226,23 @@ class CostMeter:
             completion.completion_tokens,
             stage=stage,
             model_id=completion.model_id or None,
+            batch=batch,
         )
 
     def add_estimate(
-        self, model: str, request: CompletionRequest, *, stage: str = "generate"
+        self, model: str, request: CompletionRequest, *, stage: str = "generate", batch: bool = False
     ) -> float | None:
         """Count a call not yet made, with estimated input and the full ``max_tokens`` as output."""
-        return self.add(model, estimate_prompt_tokens(request), request.params.max_tokens, stage=stage)
+        return self.add(
+            model, estimate_prompt_tokens(request), request.params.max_tokens, stage=stage, batch=batch
+        )
+
+    def estimate(self, model: str, request: CompletionRequest, *, batch: bool = False) -> float:
+        """The estimated cost of one call not yet made, without counting it (0 when unpriced)."""
+        price = self.prices.price_for(model)
+        if price is None:
+            return 0.0
+        return price.cost(estimate_prompt_tokens(request), request.params.max_tokens, batch=batch)
 
     @property
     def by_model(self) -> dict[str, TokenTotals]:

@@ -60,3 +60,11 @@ class EndpointUnavailableError(EvalkitError):
     The run stops at once instead of spending every remaining item's retries; finished
     items are kept and the same command resumes once the endpoint is back.
     """
+
+
+class RequestInBatch(EvalkitError):
+    """A request was written to (or waits in) a provider batch; its item runs again once it is back."""
+
+
+class BatchesPendingError(EvalkitError):
+    """``--detach``: batches were submitted or are still running; running again collects them."""

@@ -11,60 +11,21 @@ import asyncio
 from statistics import fmean
 from typing import Any
 
-from evalkit.errors import ConfigError
 from evalkit.generators.base import CompletionRequest
 from evalkit.judging.context import MissingReferenceError, grade_context
-from evalkit.judging.engine import Complete, Reading, VerdictEngine
+from evalkit.judging.engine import Complete, Reading
+from evalkit.judging.llm_judge import LLMJudge
 from evalkit.judging.logprobs import argmax_label
-from evalkit.judging.spec import JudgeSpec
 from evalkit.records import Grade, Prompt, Response
 
 
-class LLMGrader:
-    """An LLM judge grading single responses (an implementation of ``Grader``).
+class LLMGrader(LLMJudge):
+    """An LLM judge grading single responses.
 
-    Args:
-        spec: A grade judge definition (``load_judge``).
-        model_spec: The judge model's spec string.
-        source: Grade.source; defaults to "llm:<judge name>@<model_spec>".
-        supports_logprobs: Ask for token log-probabilities (when the judge defines label tokens).
-        supports_structured: Ask for JSON output through ``response_format``.
-        text_prompt: Send one raw text prompt (system, blank line, user, new line) instead
-            of chat messages: for base models without a chat format (needs a backend that
-            accepts raw prompts, such as local/ and gguf/).
-        complete: The judge model's complete function (a cached caller), bound for ``grade_response``.
-        fingerprint: Digest of what determines its grades (set by the runner).
-
+    An implementation of ``Grader``; its arguments are ``LLMJudge``'s.
     """
 
-    def __init__(
-        self,
-        spec: JudgeSpec,
-        model_spec: str,
-        *,
-        source: str | None = None,
-        supports_logprobs: bool = False,
-        supports_structured: bool = False,
-        text_prompt: bool = False,
-        complete: Complete | None = None,
-        fingerprint: str = "",
-    ) -> None:
-        if spec.kind != "grade":
-            raise ConfigError(
-                f"judge {spec.name!r} is a {spec.kind} judge; use LLMPairwiseJudge (or make_judge)"
-            )
-        self.spec = spec
-        self.model_spec = model_spec
-        self.source = source or f"llm:{spec.name}@{model_spec}"
-        self.complete = complete
-        self.fingerprint = fingerprint
-        self._engine = VerdictEngine(
-            spec,
-            model_spec,
-            supports_logprobs=supports_logprobs,
-            supports_structured=supports_structured,
-            text_prompt=text_prompt,
-        )
+    kind = "grade"
 
     @property
     def scale(self) -> str:
@@ -73,9 +34,7 @@ class LLMGrader:
 
     async def grade_response(self, prompt: Prompt, response: Response, sample: int = 0) -> list[Grade]:
         """``grade`` with the bound complete function: the ``Grader`` seam."""
-        if self.complete is None:
-            raise ConfigError(f"judge {self.source!r} has no model bound; pass complete= when building it")
-        return await self.grade(self.complete, prompt, response, sample)
+        return await self.grade(self._bound(), prompt, response, sample)
 
     def turns(self, prompt: Prompt) -> list[int]:
         """The 0-based turns this judge grades for a prompt."""

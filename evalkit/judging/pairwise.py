@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from evalkit.errors import ConfigError
 from evalkit.generators.base import CompletionRequest
 from evalkit.judging.context import MissingReferenceError, pairwise_context
-from evalkit.judging.engine import Complete, Reading, VerdictEngine
+from evalkit.judging.engine import Complete, Reading
+from evalkit.judging.llm_judge import LLMJudge
 from evalkit.judging.logprobs import argmax_label
-from evalkit.judging.spec import JudgeSpec, ShownOutcome
+from evalkit.judging.spec import ShownOutcome
 from evalkit.records import Judgment, Order, Outcome, Prompt, Response
 
 
@@ -27,49 +27,13 @@ def canonical_outcome(shown: ShownOutcome, order: Order) -> Outcome:
     return "a" if (shown == "first") == first_is_a else "b"
 
 
-class LLMPairwiseJudge:
-    """An LLM judge comparing two responses to one prompt (an implementation of ``PairwiseJudge``).
+class LLMPairwiseJudge(LLMJudge):
+    """An LLM judge comparing two responses to one prompt.
 
-    Args:
-        spec: A pairwise judge definition (``load_judge``).
-        model_spec: The judge model's spec string, e.g. "openai/gpt-4o".
-        source: Judgment.source; defaults to "llm:<judge name>@<model_spec>".
-        supports_logprobs: Ask for token log-probabilities (when the judge defines label tokens).
-        supports_structured: Ask for JSON output through ``response_format``.
-        text_prompt: Send one raw text prompt (system, blank line, user, new line) instead
-            of chat messages: for base models without a chat format (needs a backend that
-            accepts raw prompts, such as local/ and gguf/).
-        complete: The judge model's complete function (a cached caller), bound for ``judge_pair``.
-        fingerprint: Digest of what determines its verdicts (set by the runner).
-
+    An implementation of ``PairwiseJudge``; its arguments are ``LLMJudge``'s.
     """
 
-    def __init__(
-        self,
-        spec: JudgeSpec,
-        model_spec: str,
-        *,
-        source: str | None = None,
-        supports_logprobs: bool = False,
-        supports_structured: bool = False,
-        text_prompt: bool = False,
-        complete: Complete | None = None,
-        fingerprint: str = "",
-    ) -> None:
-        if spec.kind != "pairwise":
-            raise ConfigError(f"judge {spec.name!r} is a {spec.kind} judge; use LLMGrader (or make_judge)")
-        self.spec = spec
-        self.model_spec = model_spec
-        self.source = source or f"llm:{spec.name}@{model_spec}"
-        self.complete = complete
-        self.fingerprint = fingerprint
-        self._engine = VerdictEngine(
-            spec,
-            model_spec,
-            supports_logprobs=supports_logprobs,
-            supports_structured=supports_structured,
-            text_prompt=text_prompt,
-        )
+    kind = "pairwise"
 
     def request(
         self, prompt: Prompt, first: Response, second: Response, sample: int = 0
@@ -86,9 +50,7 @@ class LLMPairwiseJudge:
         self, prompt: Prompt, response_a: Response, response_b: Response, order: Order, sample: int = 0
     ) -> Judgment:
         """``judge`` with the bound complete function: the ``PairwiseJudge`` seam."""
-        if self.complete is None:
-            raise ConfigError(f"judge {self.source!r} has no model bound; pass complete= when building it")
-        return await self.judge(self.complete, prompt, response_a, response_b, order, sample)
+        return await self.judge(self._bound(), prompt, response_a, response_b, order, sample)
 
     async def judge(
         self,

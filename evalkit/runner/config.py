@@ -9,6 +9,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from evalkit.distributed.config import ExecutorConfig
 from evalkit.errors import ConfigError
 from evalkit.generators.base import Capabilities, SamplingParams
 
@@ -98,6 +99,8 @@ class RunConfig(_Strict):
     panel: PanelConfig | None = None
     concurrency: int | None = Field(None, ge=1)
     max_cost: float | None = Field(None, ge=0)
+    batch: bool = Field(False, description="send API models' calls through provider batch jobs")
+    executor: ExecutorConfig = ExecutorConfig()
     prices: dict[str, dict[str, float]] = Field(default_factory=dict)
     n_boot: int = Field(2000, ge=100, description="bootstrap replicates behind every interval")
     confidence: float = Field(0.95, gt=0.5, lt=1.0, description="coverage of every interval")

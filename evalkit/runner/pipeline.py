@@ -16,7 +16,7 @@ from pathlib import Path
 
 from evalkit.cache import ResponseCache
 from evalkit.costs import CostMeter, PriceTable, budget_exceeded
-from evalkit.errors import BudgetExceededError, ConfigError
+from evalkit.errors import BatchesPendingError, BudgetExceededError, ConfigError
 from evalkit.fingerprint import digest
 from evalkit.judging import PairwiseJudge
 from evalkit.prompts import load_prompt_set
@@ -78,14 +78,18 @@ def load_prompts(config: RunConfig) -> list[Prompt]:
 class Pipeline:
     """One execution of a RunConfig against its run folder."""
 
-    def __init__(self, config: RunConfig, *, use_cache: bool = True, show_progress: bool = True) -> None:
+    def __init__(
+        self, config: RunConfig, *, use_cache: bool = True, show_progress: bool = True, detach: bool = False
+    ) -> None:
         self.config = config
         self.run_dir = RunDir(config.run_dir())
         self.cache = ResponseCache(config.cache_path()) if use_cache else None
         self.meter = CostMeter(PriceTable.from_config(config.prices))
         self.backends = Backends(
-            self.cache, concurrency=config.concurrency, meter=self.meter, max_cost=config.max_cost
-        )
+            self.cache, concurrency=config.concurrency, meter=self.meter, max_cost=config.max_cost,
+            batch_dir=self.run_dir.path / "batches", run_batch=config.batch, detach=detach,
+            executor=config.executor,
+        )  # fmt: skip
         self.progress = StageProgress(enabled=show_progress)
         self.results: list[StageCounts] = []
         self.changes: list[str] = []
@@ -161,6 +165,9 @@ class Pipeline:
         except BudgetExceededError:
             self._finish("stopped_at_budget")
             raise
+        except BatchesPendingError:
+            self._finish("waiting_for_batches")
+            raise
         except BaseException:
             self._finish("interrupted")
             raise
@@ -208,6 +215,7 @@ class Pipeline:
             prompt_ids={p.id for p in prompts},
             progress=self.progress,
             hits=lambda: self.backends.hits,
+            settle=self.backends.settle_batches,
         )
         self.results.append(result)
         return records

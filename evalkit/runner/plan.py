@@ -91,7 +91,8 @@ class Planner:
             self._stage.cached += 1
             return found
         self._stage.calls += 1
-        self.meter.add_estimate(caller.generator.spec, request, stage=self._stage.name)
+        batched = bool(getattr(caller, "batched", False))  # batch jobs are priced at batch rates
+        self.meter.add_estimate(caller.generator.spec, request, stage=self._stage.name, batch=batched)
         return None
 
     def simulated(self, response: Response) -> None:

@@ -36,9 +36,11 @@ def _check_provider(spec: str) -> None:
 
 
 def _check_options(spec: str, options: dict[str, Any]) -> None:
+    from evalkit.batch.caller import BATCH_OPTIONS
     from evalkit.generators.registry import check_options
 
-    check_options(spec, options)
+    # Batch options belong to the batch layer around the model, not to the provider itself.
+    check_options(spec, {k: v for k, v in options.items() if k not in BATCH_OPTIONS})
 
 
 def check_references(config: RunConfig, source: str) -> None:

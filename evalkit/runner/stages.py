@@ -8,7 +8,7 @@ with ``error`` set; configuration problems (missing key, missing package) stop t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Hashable, Sequence, Set
+from collections.abc import Awaitable, Callable, Coroutine, Hashable, Sequence, Set
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -19,6 +19,7 @@ from evalkit.errors import (
     EndpointUnavailableError,
     MissingDependencyError,
     MissingKeyError,
+    RequestInBatch,
 )
 from evalkit.generators.base import Completion, CompletionRequest
 from evalkit.records import Grade, Prompt, Response
@@ -35,6 +36,7 @@ FATAL_ERRORS: tuple[type[Exception], ...] = (
     MissingKeyError,
     BudgetExceededError,
     EndpointUnavailableError,
+    RequestInBatch,
 )
 """Errors that are not about one item: they stop the item (and, except the budget, the run)."""
 
@@ -99,12 +101,16 @@ async def run_stage(
     prompt_ids: Set[str],
     progress: StageProgress,
     hits: Callable[[], int],
+    settle: Callable[[], Awaitable[None]] | None = None,
 ) -> tuple[list[Any], StageCounts]:
     """Run the items not already stored; append each item's records as soon as they exist.
 
     Stored records whose item is no longer asked for, or whose fingerprint no longer matches
     the item's, are set aside (``superseded``) and their items redone; records of prompts
-    outside ``prompt_ids`` (not selected this time) stay stored, untouched.
+    outside ``prompt_ids`` (not selected this time) stay stored, untouched. Items whose
+    requests went into provider batches (RequestInBatch) are set aside; once a round is
+    through, ``settle`` submits and collects those batches and the items run again, round
+    after round (a dialogue's next turn, a judge's re-ask) until none waits.
     """
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -116,12 +122,16 @@ async def run_stage(
     progress.stage(name, len(items), done=result.resumed)
     hits_before = hits()
     new_records: list[Any] = []
+    waiting: list[WorkItem] = []
 
     async def finish(item: WorkItem) -> None:
         try:
             records = list(await item.run())
         except BudgetExceededError:
             result.not_started += 1  # left for the resumed run; nothing is written
+            return
+        except RequestInBatch:
+            waiting.append(item)  # runs again once its batch is back; nothing is written
             return
         store.append(records)
         new_records.extend(records)
@@ -130,13 +140,26 @@ async def run_stage(
         progress.advance(name, hits=hits() - hits_before, errors=result.errors)
 
     CURRENT_STAGE.set(name)
+    while todo:
+        await _run_round(todo, finish)
+        if not waiting:
+            break
+        if settle is None:
+            raise ConfigError(f"stage {name}: requests went into batches but nothing collects them")
+        await settle()
+        todo, waiting = list(waiting), []
+    result.seconds = loop.time() - started
+    result.extra["cache_hits"] = hits() - hits_before
+    return kept + new_records, result
+
+
+async def _run_round(
+    items: Sequence[WorkItem], finish: Callable[[WorkItem], Coroutine[Any, Any, None]]
+) -> None:
     try:
         async with asyncio.TaskGroup() as group:
-            for item in todo:
+            for item in items:
                 group.create_task(finish(item))
     except ExceptionGroup as failure:
         # Items catch their own failures; what escapes is fatal (bad key, missing package).
         raise failure.exceptions[0] from None
-    result.seconds = loop.time() - started
-    result.extra["cache_hits"] = hits() - hits_before
-    return kept + new_records, result
