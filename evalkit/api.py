@@ -12,12 +12,14 @@ from typing import Any, Literal, TypeVar
 import pandas as pd
 
 from evalkit import stats
+from evalkit.analysis.shift_records import ShiftAnswer, load_shift
 from evalkit.errors import ConfigError
 from evalkit.records import RunRecords
 from evalkit.report import build_report, summary_html
 from evalkit.runner.config import RunConfig, load_config, parse_config
 from evalkit.runner.pipeline import Pipeline
 from evalkit.runner.rundir import RunDir
+from evalkit.stats import shift as stats_shift
 
 T = TypeVar("T")
 Grouping = Literal["all", "split", "category"]
@@ -80,6 +82,15 @@ class Run:
         systems = {s["name"]: s["model"] for s in self.meta.get("config", {}).get("systems", [])}
         return stats.judge_diagnostics(self.records.judgments, self.records.responses, systems)
 
+    @cached_property
+    def shift_answers(self) -> list[ShiftAnswer]:
+        """Token distribution shift records (shift.jsonl; see ``evalkit analyze shift``)."""
+        return load_shift(self.path)
+
+    def shift(self, by: Grouping = "all") -> list[stats_shift.ShiftShares]:
+        """Unshifted / marginal / shifted token shares per (base, aligned) pair, with 95% intervals."""
+        return stats_shift.shift_shares(self.shift_answers, self.prompts, by=by, seed=self.seed)
+
     def to_pandas(self, table: str = "win_rates", by: Grouping = "all") -> pd.DataFrame:
         """A table as a DataFrame.
 
@@ -100,7 +111,9 @@ class Run:
 
     def report(self, path: Path | None = None) -> Path:
         """Write (or rewrite) the HTML report; returns its path."""
-        return build_report(self.records, path or self.path / "report.html", seed=self.seed)
+        return build_report(
+            self.records, path or self.path / "report.html", seed=self.seed, shift=self.shift_answers
+        )
 
     def _repr_html_(self) -> str:
         return summary_html(self.records)

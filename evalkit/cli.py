@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from evalkit.analysis.cli import analyze_app
 from evalkit.errors import EvalkitError
 from evalkit.generators.registry import provider_table
 from evalkit.runner.config import load_config
@@ -26,6 +27,7 @@ app = typer.Typer(
 )
 console = Console()
 errors = Console(stderr=True)
+app.add_typer(analyze_app, name="analyze")
 
 
 @app.command()

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from evalkit.errors import GenerationError
 from evalkit.records import Message
 
 
@@ -79,6 +80,22 @@ class Completion(BaseModel):
     logprobs: tuple[TokenLogprob, ...] | None = None
 
 
+class ScoredContinuation(BaseModel):
+    """A given continuation as the model sees it, token by token.
+
+    For each token: the model's rank of it (1 = the model's own top choice), its
+    log-probability and the model's top choice at that position.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    tokens: tuple[str, ...]
+    ranks: tuple[int, ...]
+    logprobs: tuple[float, ...]
+    top_tokens: tuple[str, ...]
+    prompt_tokens: int = 0
+
+
 class Generator(ABC):
     """A model backend. Subclasses implement ``complete``; ``spec`` is their identity.
 
@@ -90,6 +107,8 @@ class Generator(ABC):
 
     supports_logprobs: bool = False
     supports_raw_prompt: bool = True
+    scores_continuations: bool = False
+    """Whether ``score_continuation`` works: the backend can rank a given continuation's tokens."""
 
     def __init__(self, spec: str, *, max_concurrency: int = 4) -> None:
         self.spec = spec
@@ -128,6 +147,22 @@ class Generator(ABC):
             if admit is not None:
                 admit(request)
             return await self.complete(request)
+
+    async def score_continuation(self, request: CompletionRequest, continuation: str) -> ScoredContinuation:
+        """Score ``continuation`` as the model's answer to ``request`` (see ``scores_continuations``).
+
+        Raises:
+            GenerationError: This backend cannot score a given continuation.
+
+        """
+        raise GenerationError(
+            f"{self.spec} cannot score a given continuation; use a backend that can "
+            "(llama.cpp: local/..., gguf/...)"
+        )
+
+    async def tokenizer_fingerprint(self) -> str | None:
+        """A digest of the tokenizer's vocabulary, or None when the backend cannot tell."""
+        return None
 
     async def preflight(self) -> None:  # noqa: B027 - most backends have nothing to check
         """Fail fast, before any item starts, when the backend cannot work at all (no server).

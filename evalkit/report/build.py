@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from evalkit.analysis.shift_records import ShiftAnswer
 from evalkit.records import RunRecords
 from evalkit.report.context import build_context
 from evalkit.report.formatting import ci, num, pct, pvalue
@@ -38,7 +40,13 @@ def environment() -> Environment:
 
 
 def build_report(
-    records: RunRecords, out_path: Path, *, title: str | None = None, seed: int = 0, n_boot: int = 2000
+    records: RunRecords,
+    out_path: Path,
+    *,
+    title: str | None = None,
+    seed: int = 0,
+    n_boot: int = 2000,
+    shift: Sequence[ShiftAnswer] = (),
 ) -> Path:
     """Write the run's HTML report and return its path.
 
@@ -48,6 +56,7 @@ def build_report(
         title: Page title (default: "evalkit report: <run name>").
         seed: Seed of every bootstrap, so the same records always give the same report.
         n_boot: Bootstrap replicates per confidence interval.
+        shift: Token distribution shift records (the run folder's shift.jsonl), if any.
 
     Returns:
         The path of the written file.
@@ -56,7 +65,7 @@ def build_report(
     target = Path(out_path)
     if target.is_dir():
         target = target / REPORT_FILE
-    context = build_context(records, title=title, seed=seed, n_boot=n_boot)
+    context = build_context(records, title=title, seed=seed, n_boot=n_boot, shift=shift)
     html = environment().get_template("report.html.j2").render(ctx=context, evalkit_version=_version())
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(html, encoding="utf-8")

@@ -116,6 +116,32 @@ def forest_svg(
         return _render(fig, chart_id, "Leaderboard with confidence intervals")
 
 
+def position_share_svg(
+    chart_id: str,
+    labels: Sequence[str],
+    shares: Sequence[float],
+    intervals: Sequence[tuple[float, float]],
+    ylabel: str,
+) -> str:
+    """A share per ordered category (e.g. token positions) with its confidence interval."""
+    with _style():
+        fig = Figure(figsize=(7.5, 2.8))
+        ax = fig.subplots()
+        positions = list(range(len(labels)))
+        for pos, (low, high) in zip(positions, intervals, strict=True):
+            ax.plot([pos, pos], [low, high], color="#64748b", linewidth=2, solid_capstyle="round")
+        ax.plot(positions, shares, "o-", color=WIN_TIE_LOSS_COLORS[2], markersize=6, linewidth=1.2)
+        ax.set_xticks(positions, list(labels))
+        ax.set_xlabel("token position in the answer")
+        ax.set_ylabel(ylabel, fontsize=8.5)
+        ax.set_ylim(0, 1)
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        ax.grid(axis="y", color="#e2e8f0")
+        ax.set_axisbelow(True)
+        fig.tight_layout()
+        return _render(fig, chart_id, ylabel + " with 95% intervals")
+
+
 def _draw_panel(ax: Axes, panel: Panel, colors: Sequence[str], *, first: bool) -> None:
     positions = list(range(len(panel.bars)))[::-1]
     for pos, bar in zip(positions, panel.bars, strict=True):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from evalkit.analysis.shift_records import ShiftAnswer
 from evalkit.records import RunRecords
 from evalkit.report.examples_view import ExampleBrowser, build_examples
 from evalkit.report.failures_view import Failures, build_failures
@@ -15,6 +17,7 @@ from evalkit.report.judges_view import JudgeSection, build_judges
 from evalkit.report.leaderboard_view import Leaderboard, build_leaderboards
 from evalkit.report.pairwise_view import JudgeComparisons, PairwiseTables, StatSettings, compute_tables
 from evalkit.report.pairwise_view import build_pairwise as build_pairwise_blocks
+from evalkit.report.shift_view import ShiftSection, build_shift
 from evalkit.stats import GradeDistribution, Verdict, run_verdicts
 
 
@@ -37,6 +40,7 @@ class ReportContext:
     splits: tuple[str, ...]
     categories: tuple[str, ...]
     settings: StatSettings
+    shift: ShiftSection
 
     def group_name(self, group: str) -> str:
         """Display name of a group label."""
@@ -51,6 +55,7 @@ def build_context(
     n_boot: int = 2000,
     charts: bool = True,
     examples: bool = True,
+    shift: Sequence[ShiftAnswer] = (),
 ) -> ReportContext:
     """Compute every statistic and view the report needs.
 
@@ -61,6 +66,7 @@ def build_context(
         n_boot: Bootstrap replicates per interval.
         charts: Render the SVG charts (the notebook summary does not need them).
         examples: Build the example browser (the notebook summary does not need it).
+        shift: Token distribution shift records (the run folder's shift.jsonl), if any.
 
     Returns:
         The context for the report template.
@@ -89,4 +95,5 @@ def build_context(
         splits=tuple(splits_to_show(records.prompts)),
         categories=tuple(categories_of(records.prompts)),
         settings=settings,
+        shift=build_shift(shift, records.prompts, settings, charts=charts),
     )

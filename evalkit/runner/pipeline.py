@@ -141,6 +141,7 @@ class Pipeline:
             with self.progress:
                 responses = await self._generate(prompts)
                 await self._judge(prompts, responses)
+                await self._analyze()
             self._stop_if_over_budget()
             self._finish("complete")
         except BudgetExceededError:
@@ -233,6 +234,14 @@ class Pipeline:
                 progress=self.progress,
                 hits=lambda: self.backends.hits,
             )
+            self.results.append(result)
+
+    async def _analyze(self) -> None:
+        """Analyses the config asks for, after judging (see evalkit.analysis)."""
+        from evalkit.analysis.shift import run_configured_shift
+
+        result = await run_configured_shift(self.config, self.run_dir, self.backends.generator)
+        if result is not None:
             self.results.append(result)
 
 
