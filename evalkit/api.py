@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -12,6 +12,7 @@ from typing import Any, Literal, TypeVar
 import pandas as pd
 
 from evalkit import stats
+from evalkit.analysis.ablation import SCORE_KINDS, ScoreKind, run_ablations
 from evalkit.analysis.shift_records import ShiftAnswer, load_shift
 from evalkit.errors import ConfigError
 from evalkit.records import RunRecords
@@ -19,6 +20,7 @@ from evalkit.report import build_report, summary_html
 from evalkit.runner.config import RunConfig, load_config, parse_config
 from evalkit.runner.pipeline import Pipeline
 from evalkit.runner.rundir import RunDir
+from evalkit.stats import ablation as stats_ablation
 from evalkit.stats import shift as stats_shift
 
 T = TypeVar("T")
@@ -90,6 +92,21 @@ class Run:
     def shift(self, by: Grouping = "all") -> list[stats_shift.ShiftShares]:
         """Unshifted / marginal / shifted token shares per (base, aligned) pair, with 95% intervals."""
         return stats_shift.shift_shares(self.shift_answers, self.prompts, by=by, seed=self.seed)
+
+    def ablation(self, kinds: Sequence[ScoreKind] = SCORE_KINDS) -> list[stats_ablation.Ablation]:
+        """Scores against the systems' attributes, one ablation per available score.
+
+        Args:
+            kinds: Which scores: "likert" (mean of a numeric grade scale), "excellent" (share
+                of excellent grades), "win_rate" (against the configured baseline).
+
+        Returns:
+            Per score: each system's score with a 95% interval, a fitted trend per varying
+            numeric attribute and the mean per value of each categorical one (empty when no
+            attribute varies across the systems).
+
+        """
+        return run_ablations(self.records, self.verdicts, kinds=kinds, seed=self.seed)
 
     def to_pandas(self, table: str = "win_rates", by: Grouping = "all") -> pd.DataFrame:
         """A table as a DataFrame.

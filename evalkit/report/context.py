@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from evalkit.analysis.ablation import system_attributes
 from evalkit.analysis.shift_records import ShiftAnswer
 from evalkit.records import RunRecords
+from evalkit.report.ablation_view import AblationBlock, build_ablations
 from evalkit.report.examples_view import ExampleBrowser, build_examples
 from evalkit.report.failures_view import Failures, build_failures
 from evalkit.report.grades_view import GradeBlock, build_grades, compute_distributions
@@ -41,6 +43,8 @@ class ReportContext:
     categories: tuple[str, ...]
     settings: StatSettings
     shift: ShiftSection
+    ablations: tuple[AblationBlock, ...]
+    system_attributes: dict[str, dict[str, str | int | float | bool]]
 
     def group_name(self, group: str) -> str:
         """Display name of a group label."""
@@ -96,4 +100,6 @@ def build_context(
         categories=tuple(categories_of(records.prompts)),
         settings=settings,
         shift=build_shift(shift, records.prompts, settings, charts=charts),
+        ablations=build_ablations(records, verdicts, settings, charts=charts),
+        system_attributes=system_attributes(records.config),
     )

@@ -99,7 +99,7 @@ class Ablation:
 def likert_matrix(grades: Sequence[Grade], scale: str, source: str) -> ScoreMatrix:
     """Mean numeric grade per (prompt, system) on one scale from one source."""
     pairs = [((g.prompt_id, g.system), g.score) for g in grades if _usable(g, scale, source)]
-    return _matrix(f"mean {scale}", [(key, float(s)) for key, s in pairs if s is not None])
+    return _matrix(f"mean {scale} ({source})", [(key, float(s)) for key, s in pairs if s is not None])
 
 
 def excellent_matrix(
@@ -107,7 +107,7 @@ def excellent_matrix(
 ) -> ScoreMatrix:
     """Share of grades with ``label`` per (prompt, system) on one scale from one source."""
     pairs = [((g.prompt_id, g.system), float(g.label == label)) for g in grades if _usable(g, scale, source)]
-    return _matrix(f"{label} rate ({scale})", pairs)
+    return _matrix(f"{label} rate, {scale} ({source})", pairs)
 
 
 def win_rate_matrix(verdicts: Sequence[Verdict], baseline: str, source: str) -> ScoreMatrix:
@@ -119,7 +119,7 @@ def win_rate_matrix(verdicts: Sequence[Verdict], baseline: str, source: str) -> 
         score = OUTCOME_SCORE[v.outcome]
         system, own = (v.model_a, score) if v.model_b == baseline else (v.model_b, 1.0 - score)
         pairs.append(((v.prompt_id, system), own))
-    return _matrix(f"win rate vs {baseline}", pairs)
+    return _matrix(f"win rate vs {baseline} ({source})", pairs)
 
 
 def _usable(grade: Grade, scale: str, source: str) -> bool:
