@@ -13,6 +13,7 @@ import pandas as pd
 
 from evalkit import stats
 from evalkit.analysis.ablation import SCORE_KINDS, ScoreKind, run_ablations
+from evalkit.analysis.judges import compare_run_judges, judge_usage
 from evalkit.analysis.shift_records import ShiftAnswer, load_shift
 from evalkit.errors import ConfigError
 from evalkit.records import RunRecords
@@ -22,6 +23,7 @@ from evalkit.runner.pipeline import Pipeline
 from evalkit.runner.rundir import RunDir
 from evalkit.stats import ablation as stats_ablation
 from evalkit.stats import shift as stats_shift
+from evalkit.stats.judge_compare import JudgeComparison
 
 T = TypeVar("T")
 Grouping = Literal["all", "split", "category"]
@@ -108,6 +110,10 @@ class Run:
         """
         return run_ablations(self.records, self.verdicts, kinds=kinds, seed=self.seed)
 
+    def judge_comparison(self) -> list[JudgeComparison]:
+        """Every pairwise judge side by side (see ``evalkit judges compare``)."""
+        return compare_run_judges(self.records, self.meta, seed=self.seed)
+
     def to_pandas(self, table: str = "win_rates", by: Grouping = "all") -> pd.DataFrame:
         """A table as a DataFrame.
 
@@ -129,7 +135,11 @@ class Run:
     def report(self, path: Path | None = None) -> Path:
         """Write (or rewrite) the HTML report; returns its path."""
         return build_report(
-            self.records, path or self.path / "report.html", seed=self.seed, shift=self.shift_answers
+            self.records,
+            path or self.path / "report.html",
+            seed=self.seed,
+            shift=self.shift_answers,
+            judge_usage=judge_usage(self.meta),
         )
 
     def _repr_html_(self) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -47,6 +47,7 @@ def build_report(
     seed: int = 0,
     n_boot: int = 2000,
     shift: Sequence[ShiftAnswer] = (),
+    judge_usage: tuple[Mapping[str, float], Mapping[str, float]] = ({}, {}),
 ) -> Path:
     """Write the run's HTML report and return its path.
 
@@ -57,6 +58,7 @@ def build_report(
         seed: Seed of every bootstrap, so the same records always give the same report.
         n_boot: Bootstrap replicates per confidence interval.
         shift: Token distribution shift records (the run folder's shift.jsonl), if any.
+        judge_usage: Estimated USD and seconds per judge source, for the judge comparison.
 
     Returns:
         The path of the written file.
@@ -65,7 +67,9 @@ def build_report(
     target = Path(out_path)
     if target.is_dir():
         target = target / REPORT_FILE
-    context = build_context(records, title=title, seed=seed, n_boot=n_boot, shift=shift)
+    context = build_context(
+        records, title=title, seed=seed, n_boot=n_boot, shift=shift, judge_usage=judge_usage
+    )
     html = environment().get_template("report.html.j2").render(ctx=context, evalkit_version=_version())
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(html, encoding="utf-8")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from evalkit.analysis.ablation import system_attributes
@@ -21,6 +21,7 @@ from evalkit.report.pairwise_view import JudgeComparisons, PairwiseTables, StatS
 from evalkit.report.pairwise_view import build_pairwise as build_pairwise_blocks
 from evalkit.report.shift_view import ShiftSection, build_shift
 from evalkit.stats import GradeDistribution, Verdict, run_verdicts
+from evalkit.stats.judge_compare import JudgeComparison, compare_judges
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,7 @@ class ReportContext:
     shift: ShiftSection
     ablations: tuple[AblationBlock, ...]
     system_attributes: dict[str, dict[str, str | int | float | bool]]
+    judge_choice: tuple[JudgeComparison, ...]
 
     def group_name(self, group: str) -> str:
         """Display name of a group label."""
@@ -60,6 +62,7 @@ def build_context(
     charts: bool = True,
     examples: bool = True,
     shift: Sequence[ShiftAnswer] = (),
+    judge_usage: tuple[Mapping[str, float], Mapping[str, float]] = ({}, {}),
 ) -> ReportContext:
     """Compute every statistic and view the report needs.
 
@@ -71,6 +74,7 @@ def build_context(
         charts: Render the SVG charts (the notebook summary does not need them).
         examples: Build the example browser (the notebook summary does not need it).
         shift: Token distribution shift records (the run folder's shift.jsonl), if any.
+        judge_usage: Estimated USD and seconds per judge source (evalkit.analysis.judges.judge_usage).
 
     Returns:
         The context for the report template.
@@ -102,4 +106,16 @@ def build_context(
         shift=build_shift(shift, records.prompts, settings, charts=charts),
         ablations=build_ablations(records, verdicts, settings, charts=charts),
         system_attributes=system_attributes(records.config),
+        judge_choice=tuple(
+            compare_judges(
+                records.judgments,
+                records.responses,
+                system_models(header),
+                usd=judge_usage[0],
+                seconds=judge_usage[1],
+                seed=seed,
+            )
+        )
+        if records.judgments
+        else (),
     )
