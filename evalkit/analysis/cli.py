@@ -31,7 +31,7 @@ def shift(
         f"{outcome.scored} scored ({outcome.tokens} tokens), {outcome.errors} errors ({outcome.seconds:.1f}s)"
     )
     run = load_run(run_dir)
-    for row in run.shift(by="split"):
+    for row in [*run.shift(by="all"), *run.shift(by="split")]:
         if (row.base, row.aligned) != (base, aligned):
             continue
         shares = ", ".join(
