@@ -14,12 +14,29 @@ from evalkit.stats.pairwise import Verdict
 
 
 @dataclass(frozen=True, slots=True)
+class TrendView:
+    """A trend and its chart."""
+
+    trend: Trend
+    chart: str
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryView:
+    """The means per value of one categorical attribute, and their chart."""
+
+    attribute: str
+    groups: tuple[CategoryMean, ...]
+    chart: str
+
+
+@dataclass(frozen=True, slots=True)
 class AblationBlock:
     """One score's ablation with its charts (one per trend, one per categorical attribute)."""
 
     ablation: Ablation
-    trend_charts: tuple[tuple[Trend, str], ...]
-    category_charts: tuple[tuple[str, tuple[CategoryMean, ...], str], ...]
+    trends: tuple[TrendView, ...]
+    categories: tuple[CategoryView, ...]
 
 
 def build_ablations(
@@ -32,7 +49,7 @@ def build_ablations(
 
 def _block(number: int, ablation: Ablation, charts: bool) -> AblationBlock:
     points = {p.system: p for p in ablation.points}
-    trend_charts = []
+    trend_charts: list[TrendView] = []
     for index, trend in enumerate(ablation.trends):
         shown = [
             (s, x, points[s].score, points[s].ci) for s, x in zip(trend.systems, trend.values, strict=True)
@@ -40,8 +57,8 @@ def _block(number: int, ablation: Ablation, charts: bool) -> AblationBlock:
         line = TrendLine(trend.grid, trend.fitted, trend.band)
         axis = (trend.attribute + (" (log scale)" if trend.log_axis else ""), ablation.score)
         chart = trend_svg(f"abl-{number}-t{index}", axis, shown, line, log_x=trend.log_axis) if charts else ""
-        trend_charts.append((trend, chart))
-    category_charts = []
+        trend_charts.append(TrendView(trend, chart))
+    category_charts: list[CategoryView] = []
     for index, name in enumerate(dict.fromkeys(c.attribute for c in ablation.categories)):
         groups = tuple(c for c in ablation.categories if c.attribute == name)
         labels = [f"{name} = {g.value}" for g in groups]
@@ -50,5 +67,5 @@ def _block(number: int, ablation: Ablation, charts: bool) -> AblationBlock:
                           ablation.score)
             if charts else ""
         )  # fmt: skip
-        category_charts.append((name, groups, chart))
+        category_charts.append(CategoryView(name, groups, chart))
     return AblationBlock(ablation, tuple(trend_charts), tuple(category_charts))

@@ -52,6 +52,13 @@ class ShiftExample:
 
 
 @dataclass(frozen=True, slots=True)
+class Figure:
+    """One inline SVG chart."""
+
+    chart: str
+
+
+@dataclass(frozen=True, slots=True)
 class ShiftPair:
     """The analysis of one (base, aligned) pair."""
 
@@ -63,8 +70,7 @@ class ShiftPair:
     examples: tuple[ShiftExample, ...]
     answers: int
     errors: tuple[ShiftAnswer, ...]
-    shares_chart: str
-    position_chart: str
+    figures: tuple[Figure, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +118,6 @@ def _pair(
         shares += shift_shares(answers, prompts, by="split", seed=seed, n_boot=n_boot)
     shares.sort(key=lambda s: groups.index(s.group) if s.group in groups else len(groups))
     positions = shift_by_position(answers, seed=seed, n_boot=n_boot)
-    chart_id = f"shift-{number}"
     return ShiftPair(
         base=base,
         aligned=aligned,
@@ -122,12 +127,20 @@ def _pair(
         examples=tuple(_examples(answers, prompts)),
         answers=len(answers),
         errors=tuple(a for a in answers if a.error is not None),
-        shares_chart=_shares_chart(shares, chart_id) if charts and shares else "",
-        position_chart=position_share_svg(
-            f"{chart_id}-pos", [p.label for p in positions], [p.shifted_share for p in positions],
-            [p.ci for p in positions], "Shifted share of the tokens at these positions",
-        ) if charts and positions else "",
+        figures=_figures(shares, positions, f"shift-{number}") if charts else (),
     )  # fmt: skip
+
+
+def _figures(
+    shares: Sequence[ShiftShares], positions: Sequence[PositionShift], chart_id: str
+) -> tuple[Figure, ...]:
+    figures = [Figure(_shares_chart(shares, chart_id))] if shares else []
+    if positions:
+        labels, points = [p.label for p in positions], [p.shifted_share for p in positions]
+        ylabel = "Shifted share of the tokens at these positions"
+        chart = position_share_svg(f"{chart_id}-pos", labels, points, [p.ci for p in positions], ylabel)
+        figures.append(Figure(chart))
+    return tuple(figures)
 
 
 def _shares_chart(shares: Sequence[ShiftShares], chart_id: str) -> str:
