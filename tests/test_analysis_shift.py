@@ -136,3 +136,12 @@ def test_base_that_cannot_score_is_refused(tmp_path: Path) -> None:
 def test_continuation_puts_back_the_space_after_the_cue() -> None:
     assert continuation(CompletionRequest(prompt="User: hi\nAssistant:"), "Hello") == " Hello"
     assert continuation(CompletionRequest(prompt="<start_of_turn>model\n"), "Hello") == "Hello"
+
+
+def test_two_pairs_live_side_by_side(tmp_path: Path) -> None:
+    run = run_with_shift(tmp_path)
+    outcome = asyncio.run(analyze_shift(run.path, "short", "short"))
+    assert (outcome.resumed, outcome.scored) == (0, 4)
+    pairs = {(a.base, a.aligned) for a in load_shift(run.path)}
+    assert pairs == {("short", "echo"), ("short", "short")}
+    assert {(row.base, row.aligned) for row in evalkit.load_run(run.path).shift()} == pairs

@@ -155,7 +155,7 @@ async def analyze_shift(
     kept = _keep_current(stored, wanted)
     if len(kept) != len(stored):
         store.rewrite(kept)  # stale or failed records of this pair are dropped, to be redone
-    done = {a.key for a in kept}
+    done = {a.key for a in kept} & set(wanted)
     new: list[ShiftAnswer] = []
     for job in todo:
         key = _key(base, aligned, job)
