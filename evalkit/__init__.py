@@ -17,17 +17,28 @@ from evalkit.errors import (
     MissingKeyError,
     UnknownSpecError,
 )
-from evalkit.generators.base import Completion, CompletionRequest, Generator, SamplingParams, TokenLogprob
+from evalkit.generators.base import (
+    Completion,
+    CompletionRequest,
+    Generator,
+    SamplingParams,
+    ScoredContinuation,
+    TokenLogprob,
+)
 from evalkit.generators.registry import create_generator
 from evalkit.records import Grade, JudgeProvenance, Judgment, Message, Prompt, Response, RunRecords
 
 if TYPE_CHECKING:
+    from evalkit.analysis.shift import analyze_shift
+    from evalkit.analysis.shift_records import ShiftAnswer
     from evalkit.api import Run, load_run, run, run_async
     from evalkit.runner.config import JudgeConfig, RunConfig, SystemConfig, load_config
 
 # Heavy modules (pandas, matplotlib, the pipeline) load on first use, so `import evalkit`
 # and the CLI start fast and records can be used without them.
 _LAZY = {
+    "ShiftAnswer": "evalkit.analysis.shift_records",
+    "analyze_shift": "evalkit.analysis.shift",
     "Run": "evalkit.api",
     "load_run": "evalkit.api",
     "run": "evalkit.api",
@@ -68,10 +79,13 @@ __all__ = [
     "RunConfig",
     "RunRecords",
     "SamplingParams",
+    "ScoredContinuation",
+    "ShiftAnswer",
     "SystemConfig",
     "TokenLogprob",
     "UnknownSpecError",
     "__version__",
+    "analyze_shift",
     "create_generator",
     "load_config",
     "load_run",
