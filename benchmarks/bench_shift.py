@@ -35,6 +35,7 @@ from evalkit.generators.llamacpp import LlamaCppOptions, packaged_model_path
 from evalkit.generators.llamacpp_engine import SharedModel, import_llama_cpp
 from evalkit.generators.llamacpp_scoring import OUTPUTS_PER_DECODE, score_tokens
 from evalkit.prompts import load_prompt_set
+from evalkit.stats.shift import classify
 from evalkit.templates import load_template
 
 Pair = tuple[list[int], list[int]]
@@ -144,6 +145,23 @@ def main() -> None:
             f"ratio shift scoring / logits_all evaluation: {medians['logits_all evaluation'] / scoring:.2f}"
         )
     print(f"peak memory with the logits_all model loaded too: {peak_mib():.0f} MiB")
+    print_agreement(llama, pairs)
+
+
+def print_agreement(llama: Any, pairs: list[Pair]) -> None:
+    """How often chunked scoring puts a token in the same class as one-token-at-a-time scoring.
+
+    One token per decode call groups tokens exactly as greedy generation does; the default
+    chunks are faster, and llama.cpp's logits move slightly with the grouping.
+    """
+    chunked = [classify(int(r)) for p, a in pairs for r in score_tokens(llama, p, a).ranks]
+    one_by_one = [
+        classify(int(r)) for p, a in pairs for r in score_tokens(llama, p, a, outputs_per_decode=1).ranks
+    ]
+    same = sum(x == y for x, y in zip(chunked, one_by_one, strict=True))
+    print(
+        f"class agreement, chunks of {OUTPUTS_PER_DECODE} vs one token per decode: {same / len(chunked):.1%}"
+    )
 
 
 if __name__ == "__main__":
