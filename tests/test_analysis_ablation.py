@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 import evalkit
+from evalkit.analysis.ablation import run_ablations
 from evalkit.errors import ConfigError
+from evalkit.records import Grade, RunRecords
 from evalkit.runner.config import parse_config
 from tests.pipeline_helpers import write_prompt_set, write_run_config
 
@@ -56,3 +58,28 @@ def test_attribute_values_must_be_scalars() -> None:
     }
     with pytest.raises(ConfigError, match=r"systems.0.attributes.examples"):
         parse_config(data)
+
+
+def test_fail_pass_excellent_grades_give_an_excellent_rate_and_a_mean() -> None:
+    scores = {"excellent": 3.0, "pass": 2.0}
+    labels = {
+        "small": ["pass", "pass", "excellent", "pass"],
+        "large": ["excellent", "excellent", "pass", "excellent"],
+    }
+    grades = [
+        Grade(
+            prompt_id=f"p{i}", system=system, scale="lima", source="llm:j", label=label, score=scores[label]
+        )
+        for name, row in labels.items()
+        for i, label in enumerate(row)
+    ]
+    config = {
+        "systems": [{"name": "small", "attributes": {"n": 1}}, {"name": "large", "attributes": {"n": 2}}]
+    }
+    found = run_ablations(RunRecords(grades=tuple(grades), config=config), [], n_boot=100)
+    by_name = {a.score: a for a in found}
+    assert set(by_name) == {"excellent rate, lima (llm:j)", "mean lima (llm:j)"}
+    rate = by_name["excellent rate, lima (llm:j)"]
+    assert {p.system: p.score for p in rate.points} == {"small": 0.25, "large": 0.75}
+    assert rate.trends[0].slope == pytest.approx(0.5)
+    assert by_name["mean lima (llm:j)"].trends[0].slope == pytest.approx(0.5)

@@ -40,7 +40,7 @@ def score_matrices(
 ) -> list[ScoreMatrix]:
     """Every score the run supports, per judge.
 
-    Excellent rates of scales with an "excellent" label, Likert means of other numeric scales,
+    Excellent rates of scales with an "excellent" label, means of numeric scales (Likert),
     and win rates against the configured baseline.
     """
     found: list[ScoreMatrix] = []
@@ -48,7 +48,7 @@ def score_matrices(
         graded = [g for g in records.grades if (g.scale, g.source) == (scale, source)]
         if "excellent" in kinds and any(g.label == EXCELLENT for g in graded):
             found.append(excellent_matrix(graded, scale, source))
-        elif "likert" in kinds and _numeric(graded):
+        if "likert" in kinds and _numeric(graded):
             found.append(likert_matrix(graded, scale, source))
     baseline = records.config.get("baseline")
     if "win_rate" in kinds and baseline:
