@@ -9,8 +9,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from evalkit.report.formatting import ci, num, pct
-
 judges_app = typer.Typer(
     invoke_without_command=True,
     help="List the judge definitions found in judges/, or compare a run's judges.",
@@ -34,6 +32,7 @@ def compare(run_dir: Annotated[Path, typer.Argument(help="A run folder written b
     """Every pairwise judge of a run side by side, sorted by agreement with human labels when present."""
     from evalkit.analysis.judges import compare_run_judges
     from evalkit.api import load_run
+    from evalkit.report.formatting import ci, num, pct
 
     run = load_run(run_dir)
     rows = compare_run_judges(run.records, run.meta, seed=run.seed)
