@@ -67,9 +67,7 @@ def test_fail_pass_excellent_grades_give_an_excellent_rate_and_a_mean() -> None:
         "large": ["excellent", "excellent", "pass", "excellent"],
     }
     grades = [
-        Grade(
-            prompt_id=f"p{i}", system=name, scale="lima", source="llm:j", label=label, score=scores[label]
-        )
+        Grade(prompt_id=f"p{i}", system=name, scale="lima", source="llm:j", label=label, score=scores[label])
         for name, row in labels.items()
         for i, label in enumerate(row)
     ]

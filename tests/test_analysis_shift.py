@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import evalkit
-from evalkit.analysis.shift import analyze_shift, check_tokenizers, continuation
+from evalkit.analysis.shift import analyze_shift, check_tokenizers, continuation, preflight_shift
 from evalkit.analysis.shift_records import load_shift
 from evalkit.errors import ConfigError
 from evalkit.generators.base import Completion, CompletionRequest, Generator
@@ -145,3 +145,20 @@ def test_two_pairs_live_side_by_side(tmp_path: Path) -> None:
     pairs = {(a.base, a.aligned) for a in load_shift(run.path)}
     assert pairs == {("short", "echo"), ("short", "short")}
     assert {(row.base, row.aligned) for row in evalkit.load_run(run.path).shift()} == pairs
+
+
+def test_preflight_refuses_a_base_that_cannot_score_before_the_run() -> None:
+    config = parse_config(
+        {
+            "name": "x",
+            "prompts": "lima_style",
+            "systems": [{"name": "short", "model": "api/base"}, {"name": "echo", "model": "fake/echo"}],
+            "analyses": SHIFT,
+        }
+    )
+
+    def generators(spec: str, options: Any) -> Generator:
+        return NoTokenizer(spec) if spec == "api/base" else FakeGenerator(spec, "echo", {})
+
+    with pytest.raises(ConfigError, match="short uses api/base, which cannot score a given answer"):
+        asyncio.run(preflight_shift(config, generators))

@@ -92,6 +92,32 @@ async def check_tokenizers(base: Generator, aligned: Generator, names: tuple[str
         )
 
 
+async def check_pair(base: SystemConfig, aligned: SystemConfig, generators: GeneratorSource) -> Generator:
+    """The base system's generator, once it is known to score answers with the aligned one's tokenizer.
+
+    Raises:
+        ConfigError: The base backend cannot score a given answer, or the tokenizers differ.
+
+    """
+    scorer = generators(base.model, base.options)
+    if not scorer.scores_continuations:
+        raise ConfigError(
+            f"the base system {base.name} uses {base.model}, which cannot score a given answer; "
+            "token shift needs a backend that can (llama.cpp: local/..., gguf/...)"
+        )
+    writer = generators(aligned.model, aligned.options)
+    await check_tokenizers(scorer, writer, (base.name, aligned.name))
+    return scorer
+
+
+async def preflight_shift(config: RunConfig, generators: GeneratorSource) -> None:
+    """Before a run starts, refuse an ``analyses.shift`` that could not run after generation."""
+    settings = config.analyses.shift if config.analyses else None
+    if settings is not None:
+        systems = {s.name: s for s in config.systems}
+        await check_pair(systems[settings.base], systems[settings.aligned], generators)
+
+
 def continuation(request: CompletionRequest, answer: str) -> str:
     """The answer as the model continues the rendered request.
 
@@ -137,14 +163,7 @@ async def analyze_shift(
     config = run_dir.read_meta().get("config", {})
     base_system, aligned_system = find_system(config, base, "base"), find_system(config, aligned, "aligned")
     template = system_template(config, base_system)
-    scorer = generators(base_system.model, base_system.options)
-    if not scorer.scores_continuations:
-        raise ConfigError(
-            f"the base system {base} uses {base_system.model}, which cannot score a given answer; "
-            "token shift needs a backend that can (llama.cpp: local/..., gguf/...)"
-        )
-    writer = generators(aligned_system.model, aligned_system.options)
-    await check_tokenizers(scorer, writer, (base, aligned))
+    scorer = await check_pair(base_system, aligned_system, generators)
     prompts = {p.id: p for p in run_dir.store("prompts").load()}
     responses = [r for r in run_dir.store("responses").load() if r.system == aligned and r.error is None]
     store = shift_store(run_path)

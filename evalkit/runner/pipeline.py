@@ -138,6 +138,7 @@ class Pipeline:
         )
         try:
             await self.backends.preflight(self.config)
+            await self._preflight_analyses()
             with self.progress:
                 responses = await self._generate(prompts)
                 await self._judge(prompts, responses)
@@ -235,6 +236,11 @@ class Pipeline:
                 hits=lambda: self.backends.hits,
             )
             self.results.append(result)
+
+    async def _preflight_analyses(self) -> None:
+        from evalkit.analysis.shift import preflight_shift
+
+        await preflight_shift(self.config, self.backends.generator)
 
     async def _analyze(self) -> None:
         """Analyses the config asks for, after judging (see evalkit.analysis)."""
