@@ -14,7 +14,7 @@ import pytest
 
 import evalkit
 from evalkit.analysis.shift import analyze_shift, check_tokenizers, continuation, preflight_shift
-from evalkit.analysis.shift_records import load_shift
+from evalkit.analysis.shift_records import load_shift, shift_store
 from evalkit.errors import ConfigError
 from evalkit.generators.base import Completion, CompletionRequest, Generator
 from evalkit.generators.fake import FakeGenerator
@@ -162,3 +162,15 @@ def test_preflight_refuses_a_base_that_cannot_score_before_the_run() -> None:
 
     with pytest.raises(ConfigError, match="short uses api/base, which cannot score a given answer"):
         asyncio.run(preflight_shift(config, generators))
+
+
+def test_stale_and_failed_records_are_redone(tmp_path: Path) -> None:
+    run = run_with_shift(tmp_path)
+    store = shift_store(run.path)
+    records = store.load()
+    records[0] = records[0].model_copy(update={"fingerprint": "another base model"})
+    records[1] = records[1].model_copy(update={"ranks": (), "error": "GenerationError: boom"})
+    store.rewrite(records)
+    outcome = asyncio.run(analyze_shift(run.path, "short", "echo"))
+    assert (outcome.resumed, outcome.scored, outcome.errors) == (2, 2, 0)
+    assert all(a.error is None and a.ranks for a in load_shift(run.path))
