@@ -98,7 +98,25 @@ def test_categorical_attribute_groups_systems_by_value() -> None:
     groups = {g.value: g for g in result.categories}
     assert groups["good"].score == 5.5 and groups["good"].systems == ("good3", "good6")
     assert groups["careless"].score == 2.0 and groups["careless"].ci == pytest.approx((2.0, 2.0))
-    assert [t.attribute for t in result.trends] == ["examples"]
+    # Quantity is fitted within a quality: one careless system alone makes no trend.
+    [trend] = result.trends
+    assert (trend.attribute, trend.condition, trend.systems) == (
+        "examples",
+        "quality=good",
+        ("good3", "good6"),
+    )
+    assert trend.slope == pytest.approx(1 / 3)
+
+
+def test_a_system_without_the_categorical_attribute_joins_every_trend() -> None:
+    # Zero examples has no quality: it anchors both the well-styled and the careless trend.
+    result = ablation(
+        matrix({"zero": [1.0] * 3, "good": [4.0] * 3, "careless": [2.0] * 3}),
+        {"zero": {"n": 0}, "good": {"n": 3, "quality": "good"}, "careless": {"n": 3, "quality": "careless"}},
+        n_boot=100,
+    )
+    slopes = {t.condition: t.slope for t in result.trends}
+    assert slopes == pytest.approx({"quality=careless": 1 / 3, "quality=good": 1.0})
 
 
 def test_only_varying_attributes_are_analysed() -> None:

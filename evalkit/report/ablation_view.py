@@ -55,7 +55,8 @@ def _block(number: int, ablation: Ablation, charts: bool) -> AblationBlock:
             (s, x, points[s].score, points[s].ci) for s, x in zip(trend.systems, trend.values, strict=True)
         ]
         line = TrendLine(trend.grid, trend.fitted, trend.band)
-        axis = (trend.attribute + (" (log scale)" if trend.log_axis else ""), ablation.score)
+        label = trend.attribute + (f" ({trend.condition})" if trend.condition else "")
+        axis = (label + (", log scale" if trend.log_axis else ""), ablation.score)
         chart = trend_svg(f"abl-{number}-t{index}", axis, shown, line, log_x=trend.log_axis) if charts else ""
         trend_charts.append(TrendView(trend, chart))
     category_charts: list[CategoryView] = []

@@ -61,9 +61,12 @@ class Trend:
 
     ``x`` is the attribute, or its log10 when ``log_axis``; the slope is then per tenfold.
     ``band`` gives the fitted line's interval at each of ``grid`` (in attribute units).
+    ``condition`` ("quality=good") names the systems fitted when a categorical attribute
+    varies too: those with that value, and those without the attribute (a zero-data system).
     """
 
     attribute: str
+    condition: str
     log_axis: bool
     systems: tuple[str, ...]
     values: tuple[float, ...]
@@ -176,7 +179,12 @@ def ablation(
         for i, s in enumerate(matrix.systems)
     )
     numeric, categorical = varying_attributes(attributes, matrix.systems)
-    trends = tuple(_trend(matrix, attributes, name, point, replicates, confidence) for name in numeric)
+    conditions = _conditions(attributes, matrix.systems, categorical)
+    trends = tuple(
+        _trend(matrix, attributes, (name, condition, members), point, replicates, confidence)
+        for name in numeric
+        for condition, members in conditions
+    )
     groups = tuple(
         g
         for name in categorical
@@ -206,26 +214,47 @@ def _interval(samples: FloatArray, confidence: float) -> tuple[float, float]:
     return percentile_interval(samples, confidence) if samples.size else (math.nan, math.nan)
 
 
+def _conditions(
+    attributes: Mapping[str, Mapping[str, Attribute]], systems: Sequence[str], categorical: Sequence[str]
+) -> list[tuple[str, frozenset[str]]]:
+    """The system subsets a numeric trend is fitted on: all systems, or one per categorical value."""
+    if not categorical:
+        return [("", frozenset(systems))]
+    subsets = []
+    for name in categorical:
+        values = sorted({str(attributes[s][name]) for s in systems if name in attributes.get(s, {})})
+        for value in values:
+            members = frozenset(s for s in systems if str(attributes.get(s, {}).get(name, value)) == value)
+            subsets.append((f"{name}={value}", members))
+    return subsets
+
+
 def _trend(
     matrix: ScoreMatrix,
     attributes: Mapping[str, Mapping[str, Attribute]],
-    name: str,
+    subset: tuple[str, str, frozenset[str]],
     point: FloatArray,
     replicates: FloatArray,
     confidence: float,
 ) -> Trend | None:
-    columns = [i for i, s in enumerate(matrix.systems) if _is_number(attributes.get(s, {}).get(name))]
+    name, condition, members = subset
+    columns = [
+        i
+        for i, s in enumerate(matrix.systems)
+        if s in members and _is_number(attributes.get(s, {}).get(name))
+    ]
     raw = np.asarray([float(attributes[matrix.systems[i]][name]) for i in columns])
+    if len(set(raw.tolist())) < 2:
+        return None
     log_axis = bool(raw.min() > 0 and raw.max() / raw.min() >= LOG_AXIS_SPAN)
     x = np.log10(raw) if log_axis else raw
-    if len(set(x.tolist())) < 2:
-        return None
     fits = fit_lines(x, np.vstack([point[columns], replicates[:, columns]]))
     slope, intercept = fits[0]
     grid = np.linspace(x.min(), x.max(), 25)
     lines = fits[1:, 1][:, None] + fits[1:, 0][:, None] * grid[None, :]
     return Trend(
         attribute=name,
+        condition=condition,
         log_axis=log_axis,
         systems=tuple(matrix.systems[i] for i in columns),
         values=tuple(raw.tolist()),
