@@ -34,12 +34,11 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from evalkit.generators.openai_api import create_openai
-
 from evalkit.batch.caller import BatchCaller, BatchSettings
 from evalkit.batch.coordinator import BatchCoordinator
 from evalkit.cache import CachedCaller, ResponseCache
 from evalkit.errors import RequestInBatch
+from evalkit.generators.api.openai_api import create_openai
 from evalkit.generators.base import CompletionRequest, SamplingParams
 from evalkit.records import Message
 

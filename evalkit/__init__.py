@@ -25,6 +25,7 @@ from evalkit.generators.base import (
     CompletionRequest,
     Generator,
     SamplingParams,
+    ScoredContinuation,
     TokenLogprob,
 )
 from evalkit.generators.options import ProviderOptions
@@ -32,6 +33,8 @@ from evalkit.generators.registry import create_generator
 from evalkit.records import Grade, JudgeProvenance, Judgment, Message, Prompt, Response
 
 if _typing.TYPE_CHECKING:
+    from evalkit.analysis.shift import analyze_shift
+    from evalkit.analysis.shift_records import ShiftAnswer
     from evalkit.api import Run, load_run, run, run_async
     from evalkit.distributed.config import ExecutorConfig
     from evalkit.human.app import create_label_app
@@ -45,6 +48,8 @@ if _typing.TYPE_CHECKING:
 # Heavy modules (pandas, matplotlib, the pipeline) load on first use, so `import evalkit`
 # and the CLI start fast and records can be used without them.
 _LAZY = {
+    "ShiftAnswer": "evalkit.analysis.shift_records",
+    "analyze_shift": "evalkit.analysis.shift",
     "Run": "evalkit.api",
     "load_run": "evalkit.api",
     "run": "evalkit.api",
@@ -109,10 +114,13 @@ __all__ = [
     "RunMeta",
     "RunRecords",
     "SamplingParams",
+    "ScoredContinuation",
+    "ShiftAnswer",
     "SystemConfig",
     "TokenLogprob",
     "UnknownSpecError",
     "__version__",
+    "analyze_shift",
     "compare_runs",
     "create_generator",
     "create_label_app",

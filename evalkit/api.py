@@ -13,6 +13,9 @@ from typing import Any, Literal, TypeVar
 import pandas as pd
 
 from evalkit import stats
+from evalkit.analysis.ablation import SCORE_KINDS, ScoreKind, run_ablations
+from evalkit.analysis.judges import compare_run_judges, judge_usage
+from evalkit.analysis.shift_records import ShiftAnswer, load_shift
 from evalkit.errors import ConfigError
 from evalkit.interop.leaderboard import alpaca_eval_leaderboard, length_control
 from evalkit.report import build_report, summary_html
@@ -21,6 +24,9 @@ from evalkit.runner.config import RunConfig, load_config, parse_config
 from evalkit.runner.meta import RunMeta, RunRecords
 from evalkit.runner.pipeline import Pipeline
 from evalkit.runner.rundir import RunDir
+from evalkit.stats import ablation as stats_ablation
+from evalkit.stats import shift as stats_shift
+from evalkit.stats.judge_compare import JudgeComparison
 from evalkit.stats.ppi import CorrectionMethod
 
 T = TypeVar("T")
@@ -176,6 +182,34 @@ class Run:
         unsplit = by == "split" and all(p.split == "unspecified" for p in self.records.prompts)
         return ["all"] if by == "all" or unsplit else ["all", by]
 
+    @cached_property
+    def shift_answers(self) -> list[ShiftAnswer]:
+        """Token distribution shift records (shift.jsonl; see ``evalkit analyze shift``)."""
+        return load_shift(self.path)
+
+    def shift(self, by: Grouping = "all") -> list[stats_shift.ShiftShares]:
+        """Unshifted / marginal / shifted token shares per (base, aligned) pair, with 95% intervals."""
+        return stats_shift.shift_shares(self.shift_answers, self.prompts, by=by, seed=self.seed)
+
+    def ablation(self, kinds: Sequence[ScoreKind] = SCORE_KINDS) -> list[stats_ablation.Ablation]:
+        """Scores against the systems' attributes, one ablation per available score.
+
+        Args:
+            kinds: Which scores: "likert" (mean of a numeric grade scale), "excellent" (share
+                of excellent grades), "win_rate" (against the configured baseline).
+
+        Returns:
+            Per score: each system's score with a 95% interval, a fitted trend per varying
+            numeric attribute and the mean per value of each categorical one (empty when no
+            attribute varies across the systems).
+
+        """
+        return run_ablations(self.records, self.verdicts, kinds=kinds, seed=self.seed)
+
+    def judge_comparison(self) -> list[JudgeComparison]:
+        """Every pairwise judge side by side (see ``evalkit judges compare``)."""
+        return compare_run_judges(self.records, self.meta, seed=self.seed)
+
     def to_pandas(self, table: str = "win_rates", by: Grouping = "all") -> pd.DataFrame:
         """A table as a DataFrame.
 
@@ -204,7 +238,12 @@ class Run:
 
     def report(self, path: Path | None = None) -> Path:
         """Write (or rewrite) the HTML report; returns its path."""
-        return build_report(self.records, path or self.path / "report.html")
+        return build_report(
+            self.records,
+            path or self.path / "report.html",
+            shift=self.shift_answers,
+            judge_usage=judge_usage(self.meta),
+        )
 
     def _repr_html_(self) -> str:
         return summary_html(self.records)

@@ -12,6 +12,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from evalkit.analysis.cli import analyze_app
+from evalkit.analysis.judges_cli import judges_app
 from evalkit.errors import BatchesPendingError, EvalkitError
 from evalkit.generators.registry import provider_table
 from evalkit.human.cli import label_app
@@ -49,6 +51,10 @@ def _options(
     ] = False,
 ) -> None:
     """Compare language models: generate, judge, and report win rates with honest uncertainty."""
+
+
+app.add_typer(analyze_app, name="analyze")
+app.add_typer(judges_app, name="judges")
 
 
 @app.command()
@@ -198,15 +204,6 @@ def models() -> None:
     """List model providers (built-in and installed plug-ins)."""
     for prefix, target in sorted(provider_table().items()):
         console.print(f"{prefix + '/...':<22} {target}")
-
-
-@app.command()
-def judges() -> None:
-    """List the judge definitions found in judges/."""
-    from evalkit.judging import list_judges
-
-    for spec in list_judges():
-        console.print(f"{spec.name:<24} v{spec.version:<6} {spec.kind:<9} {spec.description}")
 
 
 @app.command()

@@ -31,6 +31,8 @@ def test_quickstart_subset_runs_on_the_embedded_model(tmp_path: Path) -> None:
     assert len(run.records.grades) == 4
     html = (run.path / "report.html").read_text()
     assert "base-icl-aligned" in html and "<svg" in html
+    assert len(run.shift_answers) == 2 and all(a.error is None and a.ranks for a in run.shift_answers)
+    assert 'id="shift"' in html  # the quickstart configures the token shift analysis
     meta = json.loads((run.path / "run.json").read_text())
     assert meta["executions"][-1]["calls"]["local/gemma-3-270m"]["calls"] >= 12
     again = evalkit.run(config, progress=False, report=False)

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from evalkit.errors import ConfigError
+from evalkit.errors import ConfigError, GenerationError
 from evalkit.records import Message
 
 
@@ -131,6 +131,22 @@ class Capabilities:
         return self.base_model or self.scripted
 
 
+class ScoredContinuation(BaseModel):
+    """A given continuation as the model sees it, token by token.
+
+    For each token: the model's rank of it (1 = the model's own top choice), its
+    log-probability and the model's top choice at that position.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    tokens: tuple[str, ...]
+    ranks: tuple[int, ...]
+    logprobs: tuple[float, ...]
+    top_tokens: tuple[str, ...]
+    prompt_tokens: int = 0
+
+
 class Generator(ABC):
     """A model backend. Subclasses implement ``complete``; ``spec`` is their identity.
 
@@ -195,6 +211,22 @@ class Generator(ABC):
             if admit is not None:
                 admit(request)
             return await self.complete(request)
+
+    async def score_continuation(self, request: CompletionRequest, continuation: str) -> ScoredContinuation:
+        """Score ``continuation`` as the model's answer to ``request`` (``capabilities.scores_continuation``).
+
+        Raises:
+            GenerationError: This backend cannot score a given continuation.
+
+        """
+        raise GenerationError(
+            f"{self.spec} cannot score a given continuation; use a backend that can "
+            "(llama.cpp: local/..., gguf/...)"
+        )
+
+    async def tokenizer_fingerprint(self) -> str | None:
+        """A digest of the tokenizer's vocabulary, or None when the backend cannot tell."""
+        return None
 
     async def preflight(self) -> None:  # noqa: B027 - most backends have nothing to check
         """Fail fast, before any item starts, when the backend cannot work at all (no server).

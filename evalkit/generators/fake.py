@@ -10,6 +10,10 @@ options["delay"] (seconds) makes every call slow, for interruption tests.
 
 Every mode returns log-probabilities when asked: the chosen tokens get probability
 options.get("confidence", 0.9) and the remainder is spread over ``options["alternatives"]``.
+
+Every mode scores a given continuation word by word: a word that occurs in the prompt is the
+model's top choice (rank 1); any other word has rank 2 + (its length mod 4), so marginal and
+shifted words are predictable in tests.
 """
 
 from __future__ import annotations
@@ -23,7 +27,14 @@ from typing import Any
 from pydantic import Field, StrictInt
 
 from evalkit.errors import ConfigError, GenerationError
-from evalkit.generators.base import Capabilities, Completion, CompletionRequest, Generator, TokenLogprob
+from evalkit.generators.base import (
+    Capabilities,
+    Completion,
+    CompletionRequest,
+    Generator,
+    ScoredContinuation,
+    TokenLogprob,
+)
 from evalkit.generators.options import ProviderOptions, parse_options
 
 
@@ -48,7 +59,9 @@ Options = FakeOptions
 class FakeGenerator(Generator):
     """Offline generator with scripted behaviour; counts its calls for tests."""
 
-    capabilities = Capabilities(logprobs=True, raw_prompt=True, local=True, scripted=True)
+    capabilities = Capabilities(
+        logprobs=True, raw_prompt=True, local=True, scripted=True, scores_continuation=True
+    )
 
     def __init__(self, spec: str, mode: str, options: Mapping[str, Any] | FakeOptions) -> None:
         self.options = parse_options(FakeOptions, spec, options)
@@ -82,6 +95,24 @@ class FakeGenerator(Generator):
             rendered_prompt=prompt_text,
             logprobs=self._logprobs(limited, request.top_logprobs),
         )
+
+    async def score_continuation(self, request: CompletionRequest, continuation: str) -> ScoredContinuation:
+        """Word-level ranks: words of the prompt are rank 1, others 2 + (length mod 4)."""
+        prompt_text = request.prompt if request.prompt is not None else _flatten(request)
+        seen = set(prompt_text.split())
+        words = tuple(continuation.split())
+        ranks = tuple(1 if word in seen else 2 + len(word) % 4 for word in words)
+        return ScoredContinuation(
+            tokens=words,
+            ranks=ranks,
+            logprobs=tuple(math.log(0.9 / rank) for rank in ranks),
+            top_tokens=tuple(word if rank == 1 else "the" for word, rank in zip(words, ranks, strict=True)),
+            prompt_tokens=len(prompt_text.split()),
+        )
+
+    async def tokenizer_fingerprint(self) -> str:
+        """Every fake model splits text into words alike."""
+        return "fake-words"
 
     def _answer(self, request: CompletionRequest) -> str:
         if self.mode == "echo":

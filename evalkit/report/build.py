@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from evalkit.analysis.shift_records import ShiftAnswer
 from evalkit.report.context import build_context, verdicts_of
 from evalkit.report.formatting import ci, num, pct, pvalue
 from evalkit.report.grades_view import build_grades, compute_distributions
@@ -45,6 +47,8 @@ def build_report(
     seed: int | None = None,
     n_boot: int | None = None,
     confidence: float | None = None,
+    shift: Sequence[ShiftAnswer] = (),
+    judge_usage: tuple[Mapping[str, float], Mapping[str, float]] = ({}, {}),
 ) -> Path:
     """Write the run's HTML report and return its path.
 
@@ -57,6 +61,8 @@ def build_report(
         seed: Seed of every bootstrap (default: the run's), so the same records give the same report.
         n_boot: Bootstrap replicates per interval (default: the config's ``n_boot``).
         confidence: Interval coverage (default: the config's ``confidence``).
+        shift: Token distribution shift records (the run folder's shift.jsonl), if any.
+        judge_usage: Estimated USD and seconds per judge source, for the judge comparison.
 
     Returns:
         The path of the written file.
@@ -66,7 +72,7 @@ def build_report(
     if target.is_dir():
         target = target / REPORT_FILE
     settings = settings_of(records, seed=seed, n_boot=n_boot, confidence=confidence)
-    context = build_context(records, title=title, settings=settings)
+    context = build_context(records, title=title, settings=settings, shift=shift, judge_usage=judge_usage)
     html = environment().get_template("report.html.j2").render(ctx=context, evalkit_version=_version())
     target.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(target, html)

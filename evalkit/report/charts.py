@@ -136,6 +136,90 @@ def length_curve_svg(chart_id: str, series: Sequence[tuple[str, Sequence[float],
         return _render(fig, chart_id, "Win rate against length difference")
 
 
+def position_share_svg(
+    chart_id: str,
+    labels: Sequence[str],
+    shares: Sequence[float],
+    intervals: Sequence[tuple[float, float]],
+    ylabel: str,
+) -> str:
+    """A share per ordered category (e.g. token positions) with its confidence interval."""
+    with _style():
+        fig = Figure(figsize=(7.5, 2.8))
+        ax = fig.subplots()
+        positions = list(range(len(labels)))
+        for pos, (low, high) in zip(positions, intervals, strict=True):
+            ax.plot([pos, pos], [low, high], color="#64748b", linewidth=2, solid_capstyle="round")
+        ax.plot(positions, shares, "o-", color=WIN_TIE_LOSS_COLORS[2], markersize=6, linewidth=1.2)
+        ax.set_xticks(positions, list(labels))
+        ax.set_xlabel("token position in the answer")
+        ax.set_ylabel(ylabel, fontsize=8.5)
+        ax.set_ylim(0, 1)
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        ax.grid(axis="y", color="#e2e8f0")
+        ax.set_axisbelow(True)
+        fig.tight_layout()
+        return _render(fig, chart_id, ylabel + " with 95% intervals")
+
+
+@dataclass(frozen=True, slots=True)
+class TrendLine:
+    """A fitted line with its interval band, evaluated on a grid of x values."""
+
+    grid: tuple[float, ...]
+    fitted: tuple[float, ...]
+    band: tuple[tuple[float, float], ...]
+
+
+def trend_svg(
+    chart_id: str,
+    axes_labels: tuple[str, str],
+    points: Sequence[tuple[str, float, float, tuple[float, float]]],
+    line: TrendLine,
+    *,
+    log_x: bool,
+) -> str:
+    """Scores against a numeric attribute: (label, x, score, interval) points and a fitted line."""
+    with _style():
+        fig = Figure(figsize=(6.4, 3.4))
+        ax = fig.subplots()
+        ax.fill_between(line.grid, [b[0] for b in line.band], [b[1] for b in line.band],
+                        color=WIN_TIE_LOSS_COLORS[0], alpha=0.12, linewidth=0)  # fmt: skip
+        ax.plot(line.grid, line.fitted, color=WIN_TIE_LOSS_COLORS[0], linewidth=1.2, linestyle="--")
+        for label, x, score, (low, high) in points:
+            ax.plot([x, x], [low, high], color="#64748b", linewidth=2, solid_capstyle="round")
+            ax.plot([x], [score], "o", color=WIN_TIE_LOSS_COLORS[0], markersize=7)
+            ax.annotate(_short(label), (x, score), textcoords="offset points", xytext=(6, 4), fontsize=7.5)
+        if log_x:
+            ax.set_xscale("log")
+        ax.set_xlabel(axes_labels[0])
+        ax.set_ylabel(axes_labels[1], fontsize=8.5)
+        ax.grid(color="#e2e8f0")
+        ax.set_axisbelow(True)
+        fig.tight_layout()
+        return _render(fig, chart_id, f"{axes_labels[1]} against {axes_labels[0]}, with 95% intervals")
+
+
+def intervals_svg(
+    chart_id: str, labels: Sequence[str], points: Sequence[float], intervals: Sequence[tuple[float, float]],
+    xlabel: str,
+) -> str:  # fmt: skip
+    """One point with its interval per label, first label on top."""
+    with _style():
+        fig = Figure(figsize=(6.4, 0.8 + 0.42 * max(len(labels), 1)))
+        ax = fig.subplots()
+        positions = list(range(len(labels)))[::-1]
+        for pos, point, (low, high) in zip(positions, points, intervals, strict=True):
+            ax.plot([low, high], [pos, pos], color="#64748b", linewidth=2, solid_capstyle="round")
+            ax.plot([point], [pos], "o", color=WIN_TIE_LOSS_COLORS[0], markersize=7)
+        ax.set_yticks(positions, [_short(label) for label in labels])
+        ax.set_xlabel(xlabel)
+        ax.grid(axis="x", color="#e2e8f0")
+        ax.set_axisbelow(True)
+        fig.tight_layout()
+        return _render(fig, chart_id, f"{xlabel}, with 95% intervals")
+
+
 def _draw_panel(ax: Axes, panel: Panel, colors: Sequence[str], *, first: bool) -> None:
     positions = list(range(len(panel.bars)))[::-1]
     for pos, bar in zip(positions, panel.bars, strict=True):

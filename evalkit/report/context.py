@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from evalkit.analysis.ablation import system_attributes
+from evalkit.analysis.shift_records import ShiftAnswer
+from evalkit.report.ablation_view import AblationBlock, build_ablations
 from evalkit.report.examples_view import ExampleBrowser, build_examples
 from evalkit.report.failures_view import Failures, build_failures
 from evalkit.report.grades_view import GradeBlock, build_grades, compute_distributions
@@ -15,8 +19,10 @@ from evalkit.report.judges_view import JudgeSection, build_judges
 from evalkit.report.leaderboard_view import Leaderboard, build_leaderboards
 from evalkit.report.pairwise_view import JudgeComparisons, PairwiseTables, StatSettings, compute_tables
 from evalkit.report.pairwise_view import build_pairwise as build_pairwise_blocks
+from evalkit.report.shift_view import ShiftSection, build_shift
 from evalkit.runner.meta import RunRecords
 from evalkit.stats import GradeDistribution, Verdict, run_verdicts
+from evalkit.stats.judge_compare import JudgeComparison, compare_judges
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +45,10 @@ class ReportContext:
     splits: tuple[str, ...]
     categories: tuple[str, ...]
     settings: StatSettings
+    shift: ShiftSection
+    ablations: tuple[AblationBlock, ...]
+    system_attributes: dict[str, dict[str, str | int | float | bool]]
+    judge_choice: tuple[JudgeComparison, ...]
 
     def group_name(self, group: str) -> str:
         """Display name of a group label."""
@@ -59,6 +69,8 @@ def build_context(
     settings: StatSettings | None = None,
     charts: bool = True,
     examples: bool = True,
+    shift: Sequence[ShiftAnswer] = (),
+    judge_usage: tuple[Mapping[str, float], Mapping[str, float]] = ({}, {}),
 ) -> ReportContext:
     """Compute every statistic and view the report needs.
 
@@ -68,6 +80,8 @@ def build_context(
         settings: Seed, replicates and coverage of every interval (default: the defaults).
         charts: Render the SVG charts (the notebook summary does not need them).
         examples: Build the example browser (the notebook summary does not need it).
+        shift: Token distribution shift records (the run folder's shift.jsonl), if any.
+        judge_usage: Estimated USD and seconds per judge source (evalkit.analysis.judges.judge_usage).
 
     Returns:
         The context for the report template.
@@ -100,4 +114,19 @@ def build_context(
         splits=tuple(splits_to_show(records.prompts)),
         categories=tuple(categories_of(records.prompts)),
         settings=settings,
+        shift=build_shift(shift, records.prompts, settings, charts=charts),
+        ablations=build_ablations(records, verdicts, settings, charts=charts),
+        system_attributes=system_attributes(records.meta.config),
+        judge_choice=tuple(
+            compare_judges(
+                records.judgments,
+                records.responses,
+                system_models(header),
+                usd=judge_usage[0],
+                seconds=judge_usage[1],
+                seed=settings.seed,
+            )
+        )
+        if records.judgments
+        else (),
     )

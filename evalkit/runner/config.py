@@ -28,6 +28,24 @@ class SystemConfig(_Strict):
     template: str = "plain"
     params: SamplingParams = SamplingParams()
     options: dict[str, Any] = Field(default_factory=dict)
+    attributes: dict[str, str | int | float | bool] = Field(
+        default_factory=dict,
+        description="what distinguishes the system in an ablation (examples: 1000, source: web); "
+        "the report plots scores against them when they vary",
+    )
+
+
+class ShiftConfig(_Strict):
+    """Token distribution shift between a base system and an aligned one (both run systems)."""
+
+    base: str = Field(min_length=1)
+    aligned: str = Field(min_length=1)
+
+
+class AnalysesConfig(_Strict):
+    """Analyses computed after judging and shown in the report."""
+
+    shift: ShiftConfig | None = None
 
 
 class JudgeConfig(_Strict):
@@ -97,6 +115,7 @@ class RunConfig(_Strict):
     comparisons: tuple[tuple[str, str], ...] | None = None
     judges: tuple[JudgeConfig, ...] = ()
     panel: PanelConfig | None = None
+    analyses: AnalysesConfig | None = None
     concurrency: int | None = Field(None, ge=1)
     max_cost: float | None = Field(None, ge=0)
     batch: bool = Field(False, description="send API models' calls through provider batch jobs")
@@ -122,6 +141,13 @@ class RunConfig(_Strict):
                 raise ValueError(f"comparison {list(pair)} compares a system with itself")
         if self.baseline is not None and self.baseline not in names:
             raise ValueError(f"baseline {self.baseline!r} is not a system; systems: {', '.join(names)}")
+        shift = self.analyses.shift if self.analyses else None
+        roles = (("base", shift.base), ("aligned", shift.aligned)) if shift else ()
+        for role, name in roles:
+            if name not in names:
+                raise ValueError(
+                    f"analyses.shift.{role}: {name!r} is not a system; systems: {', '.join(names)}"
+                )
         return self
 
     def pairs(self) -> list[tuple[str, str]]:

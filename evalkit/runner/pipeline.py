@@ -157,9 +157,11 @@ class Pipeline:
     async def _execute_stages(self, prompts: list[Prompt]) -> None:
         try:
             await self.backends.preflight(self.config)
+            await self._preflight_analyses()
             with self.progress:
                 responses = await self._generate(prompts)
                 await self._judge(prompts, responses)
+                await self._analyze()
             self._stop_if_over_budget()
             self._finish("complete")
         except BudgetExceededError:
@@ -247,3 +249,16 @@ class Pipeline:
         # A stage with no items still runs: it sets aside the records of judges removed from the config.
         await self._stage("pairwise", "judgments", pair_items, prompts)
         await self._stage("grade", "grades", grade_items, prompts)
+
+    async def _preflight_analyses(self) -> None:
+        from evalkit.analysis.shift import preflight_shift
+
+        await preflight_shift(self.config, self.backends.generator)
+
+    async def _analyze(self) -> None:
+        """Analyses the config asks for, after judging (see evalkit.analysis)."""
+        from evalkit.analysis.shift import run_configured_shift
+
+        result = await run_configured_shift(self.config, self.run_dir, self.backends.generator)
+        if result is not None:
+            self.results.append(result)

@@ -32,7 +32,7 @@ from typing import Any
 from pydantic import Field, StrictInt, StrictStr
 
 from evalkit.errors import ConfigError, GenerationError, MissingDependencyError, UnknownSpecError
-from evalkit.generators.base import Capabilities, Completion, CompletionRequest, Generator
+from evalkit.generators.base import Capabilities, Completion, CompletionRequest, Generator, ScoredContinuation
 from evalkit.generators.llamacpp.chat import ChatRenderer, chat_renderer
 from evalkit.generators.llamacpp.engine import (
     LoadOptions,
@@ -41,6 +41,7 @@ from evalkit.generators.llamacpp.engine import (
     file_fingerprint,
     import_llama_cpp,
 )
+from evalkit.generators.llamacpp.scoring import score_tokens, token_piece, tokenizer_fingerprint
 from evalkit.generators.options import ProviderOptions, parse_options
 
 
@@ -111,6 +112,7 @@ class LlamaCppGenerator(Generator):
         self.options = options
         self._locate = functools.cache(locate)
         self._renderer: ChatRenderer | None = None
+        self._tokenizer_digest: str | None = None
 
     @property
     def model_path(self) -> Path:
@@ -155,6 +157,39 @@ class LlamaCppGenerator(Generator):
             rendered_prompt=rendered,
             logprobs=decoded.logprobs,
         )
+
+    async def score_continuation(self, request: CompletionRequest, continuation: str) -> ScoredContinuation:
+        """Rank and log-probability of each token of ``continuation`` after the rendered request."""
+        return await asyncio.to_thread(self._score_blocking, request, continuation)
+
+    def _score_blocking(self, request: CompletionRequest, continuation: str) -> ScoredContinuation:
+        shared = SharedModel.get(self.model_path, self.options.load)
+        with shared.lock:
+            llama = shared.llama()
+            _, prompt, _ = self._prepare(llama, request)
+            tokens = llama.tokenize(continuation.encode("utf-8"), add_bos=False, special=False)
+            try:
+                scores = score_tokens(llama, prompt, tokens)
+            except (RuntimeError, ValueError) as exc:
+                raise GenerationError(f"llama.cpp failed to score on {self.spec}: {exc}") from exc
+            return ScoredContinuation(
+                tokens=tuple(token_piece(llama, t) for t in tokens),
+                ranks=tuple(int(r) for r in scores.ranks),
+                logprobs=tuple(float(x) for x in scores.logprobs),
+                top_tokens=tuple(token_piece(llama, int(t)) for t in scores.top_ids),
+                prompt_tokens=len(prompt),
+            )
+
+    async def tokenizer_fingerprint(self) -> str:
+        """sha256 of the vocabulary's token texts, computed once."""
+        if self._tokenizer_digest is None:
+            self._tokenizer_digest = await asyncio.to_thread(self._tokenizer_blocking)
+        return self._tokenizer_digest
+
+    def _tokenizer_blocking(self) -> str:
+        shared = SharedModel.get(self.model_path, self.options.load)
+        with shared.lock:
+            return tokenizer_fingerprint(shared.llama())
 
     def _prepare(self, llama: Any, request: CompletionRequest) -> tuple[str, list[int], tuple[str, ...]]:
         """Rendered text (with the BOS token spelled out when added), its tokens, format stops.

@@ -122,6 +122,9 @@ class SharedModel:
                     model_path=str(self.path),
                     n_ctx=self.options.n_ctx,
                     n_threads=self.options.n_threads,
+                    # Prompt evaluation too: llama-cpp-python's default is every CPU, which on a
+                    # busy machine is several times slower (see _default_threads in llamacpp.py).
+                    n_threads_batch=self.options.n_threads,
                     n_batch=self.options.n_batch,
                     verbose=False,
                 )

@@ -1,0 +1,1 @@
+"""Analyses of a run beyond win rates: token distribution shift, ablations, judge comparison."""
