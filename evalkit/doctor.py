@@ -34,7 +34,12 @@ EXTRAS = ("local", "server", "api", "vllm")
 CPU_FLAGS = ("avx2", "avx512f", "avx512_vnni", "amx_tile", "amx_int8")
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 LLAMA_FIX = "make clean && make install (builds llama.cpp with the portable flags of mk/llama.mk)"
+NO_AVX2_FIX = (
+    "this CPU lacks AVX2, which the portable build needs; build for it: "
+    "make clean && make install LLAMA_CMAKE_ARGS=-DGGML_NATIVE=ON"
+)
 VLLM_FIX = "rm -rf .venv-vllm && make vllm-env"
+CPUINFO = Path("/proc/cpuinfo")
 
 
 @dataclass(frozen=True)
@@ -78,10 +83,12 @@ def crash_cause(signal_number: int) -> str:
     return f"crashed with {name} ({signal.strsignal(signal_number) or name})"
 
 
-def probe_llama_cpp(model: Path, *, python: str = sys.executable, timeout: float = 180) -> Finding:
+def probe_llama_cpp(
+    model: Path, *, python: str = sys.executable, timeout: float = 180, fix: str = LLAMA_FIX
+) -> Finding:
     """Load ``model`` in llama.cpp in a child process and generate one token."""
     command = [python, "-m", "evalkit.doctor_probe", str(model)]
-    ok, detail = run_probe(command, timeout=timeout, fix=LLAMA_FIX)
+    ok, detail = run_probe(command, timeout=timeout, fix=fix)
     if not ok:
         return Finding("FAIL", "llama.cpp", detail)
     result = json.loads(detail)
@@ -112,22 +119,34 @@ def environment() -> list[Finding]:
         Finding("info", "evalkit", __version__),
         Finding("info", "python", f"{platform.python_version()} ({sys.executable})"),
         Finding("info", "platform", f"{platform.platform()} ({platform.machine()})"),
-        Finding("info", "cpu", cpu_summary(Path("/proc/cpuinfo"))),
+        Finding("info", "cpu", cpu_summary(CPUINFO)),
     ]
+
+
+def cpu_fields(cpuinfo: Path) -> dict[str, str]:
+    """The first processor's fields in /proc/cpuinfo ("model name", "flags", ...); {} elsewhere."""
+    try:
+        text = cpuinfo.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return {}
+    pairs = (line.partition(":") for line in text.split("\n\n")[0].splitlines())
+    return {key.strip(): value.strip() for key, _, value in pairs}
 
 
 def cpu_summary(cpuinfo: Path) -> str:
     """The CPU model and which of the relevant instruction-set flags it has."""
-    try:
-        text = cpuinfo.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return "unknown (no /proc/cpuinfo)"
-    fields = dict(
-        (key.strip(), value.strip()) for key, _, value in (line.partition(":") for line in text.splitlines())
-    )
+    fields = cpu_fields(cpuinfo)
+    if not fields:
+        return f"unknown (no {cpuinfo})"
     flags = set(fields.get("flags", "").split())
     marks = ", ".join(f"{flag} {'yes' if flag in flags else 'no'}" for flag in CPU_FLAGS)
     return f"{fields.get('model name', 'unknown model')}: {marks}"
+
+
+def llama_fix(cpuinfo: Path) -> str:
+    """How to repair a llama.cpp that crashes: the portable build, or a native one without AVX2."""
+    flags = cpu_fields(cpuinfo).get("flags", "").split()
+    return NO_AVX2_FIX if flags and "avx2" not in flags else LLAMA_FIX
 
 
 def extra_packages(distribution: str, extra: str) -> list[Requirement]:
@@ -214,7 +233,7 @@ def collect() -> list[Finding]:
     elif path is None:
         findings.append(Finding("warn", "llama.cpp", "not probed: no model to load"))
     else:
-        findings.append(probe_llama_cpp(path))
+        findings.append(probe_llama_cpp(path, fix=llama_fix(CPUINFO)))
     findings.append(probe_vllm(project_root() / ".venv-vllm"))
     return [*findings, *browser_findings()]
 

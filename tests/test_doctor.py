@@ -11,9 +11,11 @@ import pytest
 
 from evalkit.doctor import (
     LLAMA_FIX,
+    NO_AVX2_FIX,
     cpu_summary,
     extra_finding,
     extra_packages,
+    llama_fix,
     probe_llama_cpp,
     probe_vllm,
     run_probe,
@@ -134,4 +136,13 @@ def test_cpu_summary_names_the_flags_that_choose_the_build(tmp_path: Path) -> No
     assert cpu_summary(cpuinfo) == (
         "Example CPU: avx2 yes, avx512f no, avx512_vnni no, amx_tile yes, amx_int8 no"
     )
-    assert cpu_summary(tmp_path / "absent") == "unknown (no /proc/cpuinfo)"
+    assert cpu_summary(tmp_path / "absent") == f"unknown (no {tmp_path / 'absent'})"
+
+
+def test_the_fix_for_a_cpu_without_avx2_is_a_native_build(tmp_path: Path) -> None:
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("model name\t: Old CPU\nflags\t\t: fpu sse avx\n")
+    assert llama_fix(cpuinfo) == NO_AVX2_FIX
+    cpuinfo.write_text("model name\t: New CPU\nflags\t\t: fpu sse avx avx2\n")
+    assert llama_fix(cpuinfo) == LLAMA_FIX
+    assert llama_fix(tmp_path / "absent") == LLAMA_FIX
