@@ -84,6 +84,18 @@ def test_an_up_to_date_venv_is_reinstalled_only_when_the_flags_change(tmp_path: 
         assert "pip" not in make("-n", "install", f"VENV={venv}")
 
 
+def test_the_vllm_venv_gets_the_same_wheel_and_follows_its_flags(tmp_path: Path) -> None:
+    venv = tmp_path / "venv-vllm"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").touch()
+    (venv / ".installed").touch()
+    plan = make("-n", "vllm-env", f"VLLM_VENV={venv}", "LLAMA_CMAKE_ARGS=-DGGML_NATIVE=ON")
+    folder = wheel_folder(plan)
+    assert f"{venv}/bin/python -m pip install --disable-pip-version-check -q --force-reinstall" in plan
+    assert f'"$(ls {folder}/llama_cpp_python-' in plan
+    assert folder == make("llama-wheel-dir", "LLAMA_CMAKE_ARGS=-DGGML_NATIVE=ON").strip()
+
+
 @pytest.mark.parametrize(
     ("instruction", "family"),
     [
