@@ -91,7 +91,10 @@ def probe_llama_cpp(
     ok, detail = run_probe(command, timeout=timeout, fix=fix)
     if not ok:
         return Finding("FAIL", "llama.cpp", detail)
-    result = json.loads(detail)
+    try:
+        result = json.loads(detail)
+    except ValueError:
+        return Finding("FAIL", "llama.cpp", f"unexpected probe output {detail[:200]!r}; fix: {fix}")
     features = " ".join(sorted(compiled_features(result["system_info"]))) or "none reported"
     return Finding(
         "ok",

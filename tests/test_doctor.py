@@ -146,3 +146,12 @@ def test_the_fix_for_a_cpu_without_avx2_is_a_native_build(tmp_path: Path) -> Non
     cpuinfo.write_text("model name\t: New CPU\nflags\t\t: fpu sse avx avx2\n")
     assert llama_fix(cpuinfo) == LLAMA_FIX
     assert llama_fix(tmp_path / "absent") == LLAMA_FIX
+
+
+def test_llama_probe_that_prints_something_else_fails_with_what_it_printed(tmp_path: Path) -> None:
+    python = tmp_path / "python"
+    python.write_text("#!/bin/sh\necho 'not json'\n")
+    python.chmod(0o755)
+    finding = probe_llama_cpp(Path("model.gguf"), python=str(python))
+    assert finding.status == "FAIL"
+    assert finding.detail.startswith("unexpected probe output 'not json'; fix: make clean")
