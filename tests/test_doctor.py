@@ -12,6 +12,7 @@ import pytest
 from evalkit.doctor import (
     LLAMA_FIX,
     NO_AVX2_FIX,
+    avx512_hint,
     cpu_summary,
     extra_finding,
     extra_packages,
@@ -70,17 +71,18 @@ def test_llama_probe_reports_a_crashing_build(
     crashing_llama_cpp: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PYTHONPATH", str(crashing_llama_cpp))
-    finding = probe_llama_cpp(Path("model.gguf"))
-    assert finding.status == "FAIL"
+    finding, features = probe_llama_cpp(Path("model.gguf"))
+    assert (finding.status, features) == ("FAIL", frozenset())
     assert "SIGILL" in finding.detail
     assert "make clean && make install" in finding.detail
 
 
 @pytest.mark.slow
 def test_llama_probe_generates_a_token_with_the_packaged_model() -> None:
-    finding = probe_llama_cpp(packaged_model_path("gemma-3-270m"))
+    finding, features = probe_llama_cpp(packaged_model_path("gemma-3-270m"))
     assert finding.status == "ok", finding.detail
     assert "generated" in finding.detail
+    assert "AVX2" in features
     assert "AVX2" in finding.detail
 
 
@@ -152,6 +154,18 @@ def test_llama_probe_that_prints_something_else_fails_with_what_it_printed(tmp_p
     python = tmp_path / "python"
     python.write_text("#!/bin/sh\necho 'not json'\n")
     python.chmod(0o755)
-    finding = probe_llama_cpp(Path("model.gguf"), python=str(python))
+    finding, _ = probe_llama_cpp(Path("model.gguf"), python=str(python))
     assert finding.status == "FAIL"
     assert finding.detail.startswith("unexpected probe output 'not json'; fix: make clean")
+
+
+def test_an_avx2_build_on_an_avx512_vnni_cpu_gets_the_faster_preset_named(tmp_path: Path) -> None:
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("flags\t: avx2 avx512f avx512bw avx512vbmi avx512_vnni avx512_bf16 amx_tile\n")
+    hint = avx512_hint(cpuinfo, frozenset({"AVX2"}))
+    assert hint is not None
+    assert "make clean && make install LLAMA_CPU=avx512" in hint.detail
+    assert avx512_hint(cpuinfo, frozenset({"AVX2", "AVX512"})) is None
+    assert avx512_hint(cpuinfo, frozenset()) is None
+    cpuinfo.write_text("flags\t: avx2 avx512f avx512bw\n")
+    assert avx512_hint(cpuinfo, frozenset({"AVX2"})) is None
