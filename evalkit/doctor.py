@@ -264,7 +264,7 @@ def run_doctor(console: Console) -> None:
     """Print every finding; raise EvalkitError when something the defaults need is broken."""
     findings = collect()
     for finding in findings:
-        console.print(f"{finding.status:<5} {finding.label:<14} {escape(finding.detail)}", highlight=False)
+        console.print(f"{finding.status:<5} {finding.label:<16} {escape(finding.detail)}", highlight=False)
     failed = [finding.label for finding in findings if finding.status == "FAIL"]
     if failed:
         raise EvalkitError(f"evalkit doctor: {', '.join(failed)} broken (see FAIL above)")
