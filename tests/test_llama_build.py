@@ -115,7 +115,9 @@ def test_the_scan_finds_amx_and_avx512_in_a_library(tmp_path: Path, instruction:
     source = tmp_path / "risky.c"
     source.write_text(f'void risky(void) {{ __asm__ volatile("{instruction}"); }}\n')
     library = tmp_path / "librisky.so"
-    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(library), str(source)], check=True)
+    built = subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(library), str(source)], capture_output=True)
+    if built.returncode != 0:
+        pytest.skip(f"this assembler does not know {instruction}: {built.stderr[-200:]!r}")
     assert set(risky_instructions(library)) == {family}
 
 
