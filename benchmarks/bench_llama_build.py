@@ -103,8 +103,14 @@ def child(args):
 
     prompts, results = json.loads(Path(args.prompt_file).read_text()), []
     for threads in args.threads:
+        # n_threads_batch too: left alone, llama-cpp-python evaluates prompts on every CPU.
         llama = llama_cpp.Llama(
-            model_path=args.model, n_ctx=2048, n_batch=512, n_threads=threads, verbose=False
+            model_path=args.model,
+            n_ctx=2048,
+            n_batch=512,
+            n_threads=threads,
+            n_threads_batch=threads,
+            verbose=False,
         )
         llama.eval(llama.tokenize(b"Warm up."))
         row = dict.fromkeys(("prompt_tokens", "prompt_s", "prompt_cpu", "gen_tokens", "gen_s", "gen_cpu"), 0)
