@@ -12,7 +12,8 @@ prompts (the icl-alignment template over the lima_style set, so prompts are a fe
 tokens) greedily on the packaged Gemma 3 270M model, each in its own child process, in
 alternating order for a few rounds; the best round of each counts, since other work on the
 machine only ever slows a round down. Prints prompt-eval and generation tokens/s per thread
-count and the ratio portable/native (target: at least 0.9).
+count, per wall-clock second and per CPU second of the child (on a busy machine the second
+is the steadier), and the ratio portable/native (target: at least 0.9).
 """
 
 from __future__ import annotations
