@@ -1,9 +1,10 @@
 """The portable llama.cpp build (mk/llama.mk) against a native build without AMX, same prompts.
 
 Usage: python benchmarks/bench_llama_build.py [--prompts 6] [--max-tokens 48] [--rounds 3]
-       [--threads 1,2] [--json out.json]
+       [--threads 1,2] [--json out.json] [--candidate WHEEL]
 
-The portable build is the llama-cpp-python installed beside this interpreter (`make install`).
+The portable build is the llama-cpp-python installed beside this interpreter (`make install`),
+or the wheel given with --candidate (e.g. the one `make llama-wheel LLAMA_CPU=avx512` builds).
 The native one is built here once, from the same llama-cpp-python version, with
 GGML_NATIVE=ON (-march=native: AVX-512, VNNI, BF16 on this CPU) but the AMX extensions
 switched off (they crash on some AMX Xeons), cached under .cache/llama-cpp/bench-native-*
@@ -58,8 +59,8 @@ def native_wheel(version):
     return next(folder.glob("llama_cpp_python-*.whl"))
 
 
-def native_python(wheel, folder):
-    """A virtualenv holding only the native llama-cpp-python; other packages come from ours."""
+def wheel_python(wheel, folder):
+    """A virtualenv holding only this llama-cpp-python wheel; other packages come from ours."""
     subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True)
     python = folder / "bin" / "python"
     subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", str(wheel)], check=True)
@@ -193,6 +194,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2])
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--candidate", type=Path, help="a wheel to measure instead of the installed build")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--prompt-file", help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
@@ -207,7 +209,8 @@ def main():
     with tempfile.TemporaryDirectory(prefix="bench-llama-") as scratch:
         prompt_file = Path(scratch, "prompts.json")
         prompt_file.write_text(json.dumps(bench_prompts(args.prompts)))
-        builds = {"portable": Path(sys.executable), "native": native_python(wheel, Path(scratch, "venv"))}
+        mine = wheel_python(args.candidate, Path(scratch, "mine")) if args.candidate else Path(sys.executable)
+        builds = {"portable": mine, "native": wheel_python(wheel, Path(scratch, "venv"))}
         results = {name: [] for name in builds}
         for round_index in range(args.rounds):
             order = list(builds) if round_index % 2 == 0 else list(reversed(builds))
@@ -216,7 +219,7 @@ def main():
             print(f"round {round_index + 1}/{args.rounds} done", flush=True)
     summary = report(results, args)
     if args.json:
-        args.json.write_text(json.dumps({"results": summary, "args": vars(args) | {"json": str(args.json)}}))
+        args.json.write_text(json.dumps({"results": summary, "args": vars(args)}, default=str))
 
 
 if __name__ == "__main__":
