@@ -13,8 +13,8 @@ LLAMA_ARCH        := $(shell uname -m)
 
 # x86-64, LLAMA_CPU=portable (the default): AVX2-class machines (Haswell, 2013, and later),
 # with neither AVX-512 nor AMX. Against a native build without AMX on an AVX-512 Xeon
-# (benchmarks/bench_llama_build.py) it generates as fast, and evaluates prompts at about
-# 0.75-0.8 of its speed. LLAMA_CPU=avx512 takes that speed back on machines with AVX-512
+# (benchmarks/bench_llama_build.py) it generates about as fast (0.92-1.0) and evaluates
+# prompts at about 0.65 of its speed. LLAMA_CPU=avx512 takes that back on machines with AVX-512
 # VNNI/VBMI/BF16 (Ice Lake and Sapphire Rapids Xeons, Zen 4), still without AMX; that wheel
 # dies with SIGILL on CPUs without them. Elsewhere: the compiler's baseline for the
 # architecture instead of the build machine's own CPU.
