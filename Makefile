@@ -11,8 +11,9 @@ STAMP  := $(VENV)/.installed
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-# llama-cpp-python compiles llama.cpp on first install (about 5 minutes); pip reuses the wheel after.
+# llama-cpp-python comes from the portable wheel of mk/llama.mk (built once, about 6 minutes).
 $(STAMP): pyproject.toml | $(PY)
+	$(call llama_install,$(PY))
 	$(PY) -m pip install --disable-pip-version-check -q -e '.[local,server,api,dev,ray]'
 	touch $(STAMP)
 

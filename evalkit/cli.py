@@ -269,6 +269,14 @@ def _os_error(exc: OSError) -> int:
 register_interop(app)  # import, export, leaderboard, compare
 
 
+@app.command()
+def doctor() -> None:
+    """Check the installation: extras, the packaged model, a live probe of each local backend, browsers."""
+    from evalkit.doctor import run_doctor
+
+    run_doctor(console)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app and turn user errors into one message and a non-zero exit."""
     try:
