@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import dataclasses
 from collections.abc import Coroutine, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -20,6 +19,7 @@ from evalkit.errors import ConfigError
 from evalkit.interop.leaderboard import alpaca_eval_leaderboard, length_control
 from evalkit.report import build_report, summary_html
 from evalkit.report.context import verdicts_of
+from evalkit.run_humans import Grouping, HumanTables
 from evalkit.runner.config import RunConfig, load_config, parse_config
 from evalkit.runner.meta import RunMeta, RunRecords
 from evalkit.runner.pipeline import Pipeline
@@ -27,15 +27,12 @@ from evalkit.runner.rundir import RunDir
 from evalkit.stats import ablation as stats_ablation
 from evalkit.stats import shift as stats_shift
 from evalkit.stats.judge_compare import JudgeComparison
-from evalkit.stats.ppi import CorrectionMethod
 
 T = TypeVar("T")
-Grouping = Literal["all", "split", "category"]
-AgreementKind = Literal["pairwise", "grade", "all"]
 ConfigLike = RunConfig | Mapping[str, Any] | str | Path
 
 
-class Run:
+class Run(HumanTables):
     """A run folder loaded for analysis: records, statistics and tables.
 
     Attributes:
@@ -97,90 +94,6 @@ class Run:
         """Judge diagnostics: position flips, ties, unparsed verdicts, length bias."""
         systems = {s.name: s.model for s in self.meta.config.systems} if self.meta.config else {}
         return stats.judge_diagnostics(self.records.judgments, self.records.responses, systems)
-
-    def agreement(
-        self,
-        by: Grouping = "split",
-        kind: AgreementKind = "all",
-        *,
-        n_boot: int = 2000,
-        confidence: float = 0.95,
-    ) -> pd.DataFrame:
-        """Agreement between raters (judges and human annotators), one row per measure.
-
-        Compared raters: every two judges, each judge with all annotators pooled (``humans``)
-        and with each annotator, every two annotators, all annotators together (``humans`` with
-        ``humans``; its Krippendorff's alpha allows missing labels) and each annotator against
-        the others' most common label (``others' mode``). Pairwise measures: tie-discounted
-        accuracy (LIMA), agreement with and without ties (MT-Bench), Cohen's kappa and
-        Krippendorff's alpha; grades: agreement, kappa, alpha and, on ordered scales, ordinal alpha.
-
-        Args:
-            by: "all" for all prompts only; "split" or "category" for all prompts plus one
-                group per split or category.
-            kind: "pairwise", "grade", or "all" for both.
-            n_boot: Bootstrap replicates (whole prompts resampled, seeded with the run's seed).
-            confidence: Interval coverage.
-
-        Returns:
-            Columns kind, scale, relation, source_x, source_y, group, measure, value, ci_low,
-            ci_high, n (items behind the value), n_prompts.
-
-        """
-        rows: list[stats.AgreementStat] = []
-        for grouping in self._groupings(by):
-            settings: dict[str, Any] = {"by": grouping, "n_boot": n_boot, "confidence": confidence}
-            if kind in ("pairwise", "all"):
-                rows += stats.pairwise_agreement(self.verdicts, self.prompts, seed=self.seed, **settings)
-            if kind in ("grade", "all"):
-                rows += stats.grade_agreement(self.records.grades, self.prompts, seed=self.seed, **settings)
-        return _frame(rows, stats.AgreementStat)
-
-    def confusion(self, by: Grouping = "split", kind: AgreementKind = "all") -> pd.DataFrame:
-        """Confusion matrices behind ``agreement``: a count per (raters, group, label_x, label_y)."""
-        rows: list[stats.ConfusionCell] = []
-        for grouping in self._groupings(by):
-            if kind in ("pairwise", "all"):
-                rows += stats.pairwise_confusion(self.verdicts, self.prompts, by=grouping)
-            if kind in ("grade", "all"):
-                rows += stats.grade_confusion(self.records.grades, self.prompts, by=grouping)
-        return _frame(rows, stats.ConfusionCell)
-
-    def corrected_win_rates(
-        self, by: Grouping = "split", method: CorrectionMethod = "ppi++", confidence: float = 0.95
-    ) -> pd.DataFrame:
-        """Each judge's win rates corrected by the human labels (prediction-powered inference).
-
-        The estimated quantity is the humans' win rate of model_a over model_b, ties counted
-        half, over the prompts the judge resolved: the judge's mean score there plus the mean
-        human-minus-judge difference on the human-labeled prompts (weighted by a tuned lambda
-        for "ppi++", the default; lambda 1 for "ppi"; "classical" uses the labels alone). The
-        normal interval is valid when the labeled prompts are a random sample of those prompts.
-
-        Args:
-            by: "all" for all prompts only; "split" or "category" for all prompts plus each group.
-            method: "ppi++", "ppi" or "classical".
-            confidence: Interval coverage.
-
-        Returns:
-            One row per (model_a, model_b, judge, group) with human labels: n_items (N),
-            n_labeled (n), the judge-only and human-only rates with intervals, the corrected
-            win_rate with ci_low / ci_high, and lam.
-
-        """
-        rows = [
-            row
-            for grouping in self._groupings(by)
-            for row in stats.corrected_win_rates(
-                self.verdicts, self.prompts, by=grouping, method=method, confidence=confidence
-            )
-        ]
-        return _frame(rows, stats.CorrectedWinRate)
-
-    def _groupings(self, by: Grouping) -> list[Grouping]:
-        """All prompts first, then the requested grouping (none for splits when no prompt has one)."""
-        unsplit = by == "split" and all(p.split == "unspecified" for p in self.records.prompts)
-        return ["all"] if by == "all" or unsplit else ["all", by]
 
     @cached_property
     def shift_answers(self) -> list[ShiftAnswer]:
@@ -254,12 +167,6 @@ class Run:
             f"Run({self.name!r}, status={self.status!r}, responses={len(r.responses)}, "
             f"judgments={len(r.judgments)}, grades={len(r.grades)})"
         )
-
-
-def _frame(rows: Sequence[Any], kind: type) -> pd.DataFrame:
-    """A tidy frame whose columns are ``kind``'s fields, even when there are no rows."""
-    columns = [field.name for field in dataclasses.fields(kind)]
-    return pd.DataFrame([dataclasses.astuple(row) for row in rows], columns=columns)
 
 
 def _records_frame(records: Any) -> pd.DataFrame:

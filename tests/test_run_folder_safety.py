@@ -181,3 +181,22 @@ def test_probability_reconciliation_is_chosen_in_the_config() -> None:
     chosen = judge.model_copy(update={"reconcile": "probability"})
     [verdict] = verdicts_of(by_rule.model_copy(update={"meta": RunMeta(judges=(chosen,))}))
     assert verdict.outcome == "a"
+
+
+def test_n_boot_and_confidence_from_the_config_set_the_intervals(tmp_path: Path) -> None:
+    from evalkit import stats
+
+    grader = {
+        "judge": "lima-grade",
+        "model": "fake/script",
+        "options": {"responses": ["pass", "fail", "excellent"]},
+    }
+    run = evalkit.run(
+        _config(tmp_path, judges=[grader], n_boot=300, confidence=0.6), progress=False, report=False
+    )
+    prompts = {p.id: p for p in run.records.prompts}
+    ours = run.grades()
+    narrow = stats.grade_distributions(run.records.grades, prompts, n_boot=300, confidence=0.6, seed=run.seed)
+    wide = stats.grade_distributions(run.records.grades, prompts, n_boot=300, confidence=0.95, seed=run.seed)
+    assert [d.share_ci for d in ours] == [d.share_ci for d in narrow]
+    assert [d.share_ci for d in ours] != [d.share_ci for d in wide]
