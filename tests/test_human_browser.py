@@ -105,6 +105,24 @@ def test_two_annotators_label_overlapping_items_with_the_keyboard_only(tmp_path:
     assert len(judgments) == 4 * 2 + 2  # the two other items went to one annotator each
     changed = [j for j in by_person["human:alice"] if j.label == "N"]
     assert len(changed) == 1 and changed[0].rationale == "looked closely"
+    _the_report_shows_the_people(run, chromium)
+
+
+def _the_report_shows_the_people(run: Path, chromium: Any) -> None:
+    """The run's report, opened in the browser: human-human and judge-human agreement, corrected rates."""
+    import evalkit
+
+    report = evalkit.load_run(run).report()
+    page = chromium.new_context().new_page()
+    page.goto(report.as_uri())
+    humans = page.locator("#humans")
+    assert humans.is_visible()
+    text = humans.inner_text()
+    assert "human:alice" in text and "human:bob" in text
+    assert "Judge–human agreement" in text and "Human–human agreement" in text
+    assert "llm:lima-pairwise@fake/script" in text
+    assert page.locator("#corrected").is_visible()
+    assert "Judge win rates corrected by human labels" in text
 
 
 def test_a_killed_server_loses_no_answered_label(tmp_path: Path, chromium: Any) -> None:
