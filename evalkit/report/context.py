@@ -13,6 +13,7 @@ from evalkit.report.failures_view import Failures, build_failures
 from evalkit.report.grades_view import GradeBlock, build_grades, compute_distributions
 from evalkit.report.groups import categories_of, group_name, splits_to_show
 from evalkit.report.header import RunHeader, build_header, local_judge_models, system_models
+from evalkit.report.headline_view import Headline, build_headline
 from evalkit.report.humans_view import HumanSection, build_humans, compute_agreement
 from evalkit.report.index import ReportIndex, build_index
 from evalkit.report.judges_view import JudgeSection, build_judges
@@ -49,6 +50,7 @@ class ReportContext:
     ablations: tuple[AblationBlock, ...]
     system_attributes: dict[str, dict[str, str | int | float | bool]]
     judge_choice: tuple[JudgeComparison, ...]
+    headline: Headline
 
     def group_name(self, group: str) -> str:
         """Display name of a group label."""
@@ -95,16 +97,20 @@ def build_context(
     distributions = tuple(compute_distributions(records, settings))
     agreement = compute_agreement(verdicts, records, settings)
     browser = build_examples(records, verdicts, index) if examples else ExampleBrowser((), ())
+    local_judges = local_judge_models(header, records)
+    pairwise = build_pairwise_blocks(tables, records, index, charts=charts)
+    leaderboards = build_leaderboards(
+        verdicts, tables, index, settings, charts=charts, responses=records.responses
+    )
     return ReportContext(
         header=header,
-        local_judges=local_judge_models(header, records),
+        local_judges=local_judges,
         index=index,
         verdicts=verdicts,
         tables=tables,
-        pairwise=build_pairwise_blocks(tables, records, index, charts=charts),
-        leaderboards=build_leaderboards(
-            verdicts, tables, index, settings, charts=charts, responses=records.responses
-        ),
+        pairwise=pairwise,
+        leaderboards=leaderboards,
+        headline=build_headline(pairwise, leaderboards, local_judges),
         distributions=distributions,
         grades=build_grades(distributions, records, index, charts=charts),
         judges=build_judges(records, agreement, system_models(header)),
