@@ -3,41 +3,22 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from browser_helpers import CHROMIUM_ARGS, chromium_binary
 from report_helpers import make_records
 
 from evalkit.report import build_report
 
 pytestmark = pytest.mark.browser
 
-BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 TITLE = "Browser check"
 
 
-def _browser() -> str:
-    for name in BROWSERS:
-        found = shutil.which(name)
-        if found:
-            return found
-    pytest.skip("no headless Chromium found (Debian: apt-get install -y chromium)")
-
-
 def _chromium(binary: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={profile}",
-    ]
+    flags = [*CHROMIUM_ARGS, f"--user-data-dir={profile}"]
     return subprocess.run([binary, *flags, *args], capture_output=True, text=True, timeout=120, check=True)
 
 
@@ -52,7 +33,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def dom(report: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
     profile = tmp_path_factory.mktemp("profile")
-    return _chromium(_browser(), profile, "--dump-dom", report.as_uri()).stdout
+    return _chromium(chromium_binary(), profile, "--dump-dom", report.as_uri()).stdout
 
 
 def test_report_renders_with_charts(dom: str) -> None:
@@ -80,14 +61,18 @@ def test_injected_markup_is_text_and_did_not_execute(dom: str) -> None:
 def test_screenshot(report: Path, tmp_path: Path) -> None:
     shot = tmp_path / "report.png"
     _chromium(
-        _browser(), tmp_path / "profile", f"--screenshot={shot}", "--window-size=1280,2000", report.as_uri()
+        chromium_binary(),
+        tmp_path / "profile",
+        f"--screenshot={shot}",
+        "--window-size=1280,2000",
+        report.as_uri(),
     )
     assert shot.stat().st_size > 10_000
 
 
 def test_filter_from_address_shows_exactly_the_matching_examples(report: Path, tmp_path: Path) -> None:
     url = report.as_uri() + "#examples?cmp=c0&src=s0&outcome=b"
-    dom = _chromium(_browser(), tmp_path / "profile", "--dump-dom", url).stdout
+    dom = _chromium(chromium_binary(), tmp_path / "profile", "--dump-dom", url).stdout
     articles = re.findall(r'<article class="example"[^>]*>', dom)
     assert len(articles) == 16
     shown = [a for a in articles if " hidden" not in a]
