@@ -34,9 +34,7 @@ from evalkit.generators.api.support import (
     MalformedResponseError,
     key_from_env,
     normalise_finish,
-    sdk_http_client,
-    sdk_timeout,
-    split_query,
+    sdk_client_arguments,
 )
 from evalkit.generators.base import Capabilities, Completion, CompletionRequest, Generator
 from evalkit.generators.options import ApiOptions, parse_options
@@ -136,18 +134,8 @@ class AnthropicGenerator(ApiGenerator):
         return found if self.api_version is None else {**found, "api_version": self.api_version}
 
     def _make_client(self) -> Any:
-        anthropic = self.sdk
-        base_url, query = split_query(self.base_url)
-        http_client = sdk_http_client(anthropic, self)
-        return anthropic.AsyncAnthropic(
-            api_key=self._secret,
-            base_url=base_url,
-            default_query=query,
-            max_retries=0,
-            timeout=sdk_timeout(self.sdk, self.timeout_s),
-            http_client=http_client,
-            default_headers=self._default_headers() or None,
-        )
+        sdk = self.sdk
+        return sdk.AsyncAnthropic(**sdk_client_arguments(sdk, self, self._default_headers()))
 
     def _default_headers(self) -> dict[str, str]:
         version = {"anthropic-version": self.api_version} if self.api_version else {}

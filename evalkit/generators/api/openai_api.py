@@ -35,9 +35,7 @@ from evalkit.generators.api.redaction import redact_url
 from evalkit.generators.api.retry import AttemptError, Failure
 from evalkit.generators.api.support import (
     key_from_env,
-    sdk_http_client,
-    sdk_timeout,
-    split_query,
+    sdk_client_arguments,
 )
 from evalkit.generators.base import Capabilities, Completion, CompletionRequest, Generator
 from evalkit.generators.options import ApiOptions, parse_options
@@ -183,18 +181,8 @@ class OpenAIGenerator(ApiGenerator):
         return served[0]
 
     def _make_client(self) -> Any:
-        openai = self.sdk
-        base_url, query = split_query(self.base_url)
-        http_client = sdk_http_client(openai, self)
-        return openai.AsyncOpenAI(
-            api_key=self._secret,
-            base_url=base_url,
-            default_query=query,
-            max_retries=0,
-            timeout=sdk_timeout(self.sdk, self.timeout_s),
-            http_client=http_client,
-            default_headers=self.headers or None,
-        )
+        sdk = self.sdk
+        return sdk.AsyncOpenAI(**sdk_client_arguments(sdk, self, self.headers))
 
     async def _send(self, client: Any, request: CompletionRequest) -> Completion:
         # The client's plain ``post`` (the SDK's way to call any endpoint) skips the typed

@@ -131,3 +131,23 @@ def error_detail(exc: BaseException) -> str:
 
 class MalformedResponseError(ValueError):
     """A response arrived but lacks what the API documents (no choices, no content)."""
+
+
+def sdk_client_arguments(
+    sdk: ModuleType, generator: ApiGenerator, headers: Mapping[str, str]
+) -> dict[str, Any]:
+    """What the OpenAI and Anthropic SDK clients are built with.
+
+    The endpoint (its query string as default query parameters), key, timeout, transport and
+    headers; retries are evalkit's own, never the SDK's.
+    """
+    base_url, query = split_query(generator.base_url)
+    return {
+        "api_key": generator._secret,
+        "base_url": base_url,
+        "default_query": query,
+        "max_retries": 0,
+        "timeout": sdk_timeout(sdk, generator.timeout_s),
+        "http_client": sdk_http_client(sdk, generator),
+        "default_headers": dict(headers) or None,
+    }
