@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from evalkit.errors import ConfigError
 from evalkit.generators.base import Completion, CompletionRequest, Generator
+from evalkit.sqlite_wal import open_wal
 
 SCHEMA_VERSION = 1
 
@@ -43,15 +44,10 @@ class ResponseCache:
         self.path = path
         self._lock = threading.Lock()
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            # WAL + NORMAL survives a crash or SIGKILL (only power loss can drop the last
-            # entries, which a re-run recomputes); FULL would fsync and block the event loop
-            # on every put.
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS completions (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+            # Without fsync: a power cut can drop the last entries, which a re-run recomputes;
+            # FULL would block the event loop on every put.
+            self._db = open_wal(
+                path, "CREATE TABLE IF NOT EXISTS completions (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
             )
         except sqlite3.DatabaseError as exc:
             raise self._damaged(exc) from exc

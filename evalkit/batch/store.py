@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from evalkit.errors import ConfigError
+from evalkit.sqlite_wal import open_wal
 
 CHUNK = 5000
 
@@ -45,13 +46,10 @@ class RequestStore:
     def __init__(self, path: Path) -> None:
         self._lock = threading.Lock()
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(
+            self._db = open_wal(
+                path,
                 "CREATE TABLE IF NOT EXISTS requests (key TEXT PRIMARY KEY, file TEXT NOT NULL, "
-                "state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, result TEXT NOT NULL DEFAULT '')"
+                "state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, result TEXT NOT NULL DEFAULT '');",
             )
         except (OSError, sqlite3.Error) as exc:
             raise ConfigError(f"cannot open the batch request store {path}: {exc}") from exc

@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from evalkit.errors import ConfigError
 from evalkit.human.readonly import CURRENT_LABELS_SQL, LABELS_FILE
+from evalkit.sqlite_wal import open_wal
 
 Role = Literal["annotator", "admin"]
 Status = Literal["label", "skip"]
@@ -97,11 +98,8 @@ class LabelStore:
     def __init__(self, run_path: Path, *, fsync: bool = False) -> None:
         self.path = run_path / LABELS_FILE
         try:
-            self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(f"PRAGMA synchronous={'FULL' if fsync else 'NORMAL'}")
-            self._db.executescript(SCHEMA)
-        except sqlite3.Error as exc:
+            self._db = open_wal(self.path, SCHEMA, fsync=fsync, timeout_s=30.0)
+        except (OSError, sqlite3.Error) as exc:
             raise ConfigError(f"{self.path}: cannot open the labels database ({exc})") from exc
 
     def close(self) -> None:
