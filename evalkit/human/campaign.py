@@ -23,10 +23,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from evalkit.errors import ConfigError
+from evalkit.runner.config import read_yaml
 
 Stratum = Literal["split", "category"]
 DEFAULT_JUDGES = {"pairwise": "lima-pairwise", "grade": "lima-grade"}
@@ -144,14 +144,4 @@ def load_campaign(path: Path | None) -> Campaign:
     """Read a campaign YAML file (None: the default campaign, one pairwise task over everything)."""
     if path is None:
         return Campaign()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read campaign {path}: {exc.strerror or exc}") from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ConfigError(f"{where}: invalid YAML; fix the syntax there") from exc
-    return parse_campaign(data, source=str(path))
+    return parse_campaign(read_yaml(path, "campaign"), source=str(path))

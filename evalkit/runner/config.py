@@ -201,19 +201,24 @@ def parse_config(data: Any, *, source: str = "<config>", base_dir: Path | None =
     return config
 
 
-def load_config(path: Path, overrides: dict[str, Any] | None = None) -> RunConfig:
-    """Read a YAML config file and apply command-line overrides (None values are ignored)."""
+def read_yaml(path: Path, what: str) -> Any:
+    """A YAML file's content; an unreadable file or bad syntax is one error naming file and line."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from exc
+        raise ConfigError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise ConfigError(f"{where}: {problem}; fix the YAML syntax there") from exc
+
+
+def load_config(path: Path, overrides: dict[str, Any] | None = None) -> RunConfig:
+    """Read a YAML config file and apply command-line overrides (None values are ignored)."""
+    data = read_yaml(path, "config")
     if isinstance(data, dict):
         data = {**data, **{k: v for k, v in (overrides or {}).items() if v is not None}}
     return parse_config(data, source=str(path), base_dir=path.resolve().parent)
