@@ -217,7 +217,7 @@ def _pairwise_item(
         ]
 
     def preview(planner: Preview) -> None:
-        if not isinstance(judge, LLMPairwiseJudge) or judge.complete is None:
+        if not isinstance(judge, LLMPairwiseJudge) or not isinstance(judge.complete, CachedCaller):
             return  # not a model call: nothing to count or pay
         a, b = (planner.response(prompt, name, pairing.response_sample) for name in pair)
         first, second = (a, b) if order == "ab" else (b, a)
@@ -225,7 +225,6 @@ def _pairwise_item(
             request = judge.request(prompt, first, second, pairing.judge_sample)
         except MissingReferenceError:
             return  # recorded as a per-item error at run time, no call made
-        assert isinstance(judge.complete, CachedCaller)
         planner.count(judge.complete, request)
 
     return WorkItem(key=failure("").key, fingerprint=fingerprint, expected=1, run=run, preview=preview)
@@ -274,10 +273,9 @@ def _grading_item(grader: Grader, system: str, pairing: Pairing, responses: Resp
         return [g.model_copy(update={"response_sample": rs, "fingerprint": fingerprint}) for g in grades]
 
     def preview(planner: Preview) -> None:
-        if not isinstance(grader, LLMGrader) or grader.complete is None:
+        if not isinstance(grader, LLMGrader) or not isinstance(grader.complete, CachedCaller):
             return
         response = planner.response(prompt, system, rs)
-        assert isinstance(grader.complete, CachedCaller)
         for turn in grader.turns(prompt):
             try:
                 planner.count(grader.complete, grader.request(prompt, response, turn, js))
