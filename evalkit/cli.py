@@ -15,7 +15,6 @@ from rich.markup import escape
 from evalkit.analysis.cli import analyze_app
 from evalkit.analysis.judges_cli import judges_app
 from evalkit.errors import BatchesPendingError, EvalkitError
-from evalkit.generators.registry import provider_table
 from evalkit.human.cli import label_app
 from evalkit.interop.commands import register as register_interop
 from evalkit.runner.config import load_config
@@ -201,25 +200,22 @@ def batches(
 
 @app.command()
 def models() -> None:
-    """List model providers (built-in and installed plug-ins)."""
-    for prefix, target in sorted(provider_table().items()):
-        console.print(f"{prefix + '/...':<22} {target}")
+    """List model providers: the spec to write, the extra to install, and whether it is installed."""
+    from evalkit.generators.provider_help import providers_table
+
+    console.print(providers_table())
 
 
 @app.command()
 def cache(
     path: Annotated[Path, typer.Option(help="Cache file.")] = Path("reports/.cache/evalkit.sqlite"),
-    clear: Annotated[bool, typer.Option("--clear", help="Delete every entry.")] = False,
+    clear: Annotated[bool, typer.Option("--clear", help="Delete every entry (asks first).")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Clear without asking.")] = False,
 ) -> None:
-    """Show (or clear) the response cache. Clearing never changes results, only costs calls."""
-    from evalkit.cache import ResponseCache
+    """Show the response cache per model (or clear it). Clearing never changes results, only costs calls."""
+    from evalkit.cache_cli import show_or_clear
 
-    store = ResponseCache(path)
-    if clear:
-        console.print(f"removed {store.clear()} entries from {path}")
-    else:
-        console.print(f"{path}: {len(store)} cached completions")
-    store.close()
+    show_or_clear(console, path, clear=clear, yes=yes)
 
 
 def _exception_classes(name: str) -> tuple[type[BaseException], ...]:
