@@ -65,7 +65,7 @@ def summarize_cache(path: Path) -> CacheSummary:
     except sqlite3.Error as exc:
         raise ConfigError(
             f"the cache file {path} is damaged or not an evalkit cache ({exc}). Delete it (deleting "
-            "the cache never changes results, it only makes the calls again), or point --path at another cache"
+            "the cache never changes results, it only makes the calls again), or use --path for another"
         ) from exc
     size = sum(p.stat().st_size for p in (path, *_sidecars(path)) if p.exists())
     return CacheSummary(path, size, tuple(ModelEntries(m, int(n), int(b or 0)) for m, n, b in rows))
