@@ -21,7 +21,6 @@ from evalkit.runner.config import load_config
 
 if TYPE_CHECKING:
     from evalkit.runner.meta import RunMeta
-    from evalkit.runner.pipeline import Pipeline
 
 app = typer.Typer(
     add_completion=False,
@@ -104,9 +103,9 @@ def run(
         executor = resolved.executor.model_copy(update={"kind": "ray", "address": ray})
         resolved = resolved.model_copy(update={"executor": executor})
     if dry_run:
-        from evalkit.runner.pipeline import Pipeline
+        from evalkit.runner.plan_report import plan_run, print_plan
 
-        _print_plan(Pipeline(resolved, use_cache=not no_cache, show_progress=False))
+        print_plan(console, plan_run(resolved, use_cache=not no_cache))
         return
     try:
         loaded = run_sync(
@@ -150,23 +149,6 @@ def _print_execution(meta: RunMeta) -> None:
         if counts.warnings:
             found = ", ".join(f"{n} {warning}" for warning, n in sorted(counts.warnings.items()))
             console.print(f"warnings from {spec}: {found}")
-
-
-def _print_plan(pipeline: Pipeline) -> None:
-    from evalkit.runner.plan import Planner
-
-    planner = Planner(pipeline)
-    for stage in planner.plan():
-        console.print(
-            f"{stage.name:<9} {stage.items} items: {stage.already_done} already done, "
-            f"{stage.cached} answered by the cache, {stage.calls} model calls"
-        )
-    summary = planner.meter.summary()
-    console.print(
-        f"estimated cost: ${summary['total_usd']:.4f} (outputs counted at max_tokens; re-asks not counted)"
-    )
-    if summary["unpriced_models"]:
-        console.print(f"no price known for: {', '.join(summary['unpriced_models'])} (not in the estimate)")
 
 
 @app.command()
