@@ -110,7 +110,7 @@ def test_an_api_config_dry_runs_without_a_key(
     assert table["openai/gpt-4o-mini|generate"][-1] == "built-in"
     assert table["fake/echo|generate"][-1] == "free (local)"
     assert float(table["openai/gpt-4o-mini|generate"][5].lstrip("$")) > 0
-    assert not (tmp_path / "reports" / "fake-run" / "responses.jsonl").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exp.yaml", "set.jsonl"]  # nothing written
 
 
 def test_prices_in_the_config_win_over_the_built_in_table(tmp_path: Path) -> None:

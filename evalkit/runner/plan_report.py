@@ -7,8 +7,10 @@ answers, possible re-asks and the estimated cost of each, with where each price 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
@@ -45,7 +47,12 @@ class RunPlan:
 
 
 def plan_run(config: RunConfig, *, use_cache: bool = True) -> RunPlan:
-    """Count the calls a run of ``config`` would make now, without making any or needing keys."""
+    """Count the calls a run of ``config`` would make now, without making any or needing keys.
+
+    Nothing is left behind: a cache that does not exist yet answers nothing, so it is not created.
+    """
+    missing = _missing_folders(config.run_dir())
+    use_cache = use_cache and config.cache_path().exists()
     with keys_optional():
         pipeline = Pipeline(config, use_cache=use_cache, show_progress=False)
     try:
@@ -54,6 +61,9 @@ def plan_run(config: RunConfig, *, use_cache: bool = True) -> RunPlan:
     finally:
         if pipeline.cache is not None:
             pipeline.cache.close()
+        for folder in missing:  # made empty by the pipeline's write check; removed only if still empty
+            with contextlib.suppress(OSError):
+                folder.rmdir()
     return RunPlan(
         stages=tuple(stages),
         models=tuple(planner.models.values()),
@@ -61,6 +71,15 @@ def plan_run(config: RunConfig, *, use_cache: bool = True) -> RunPlan:
         unpriced=tuple(planner.meter.unpriced_models),
         shift_passes=_shift_passes(config, pipeline),
     )
+
+
+def _missing_folders(path: Path) -> list[Path]:
+    """``path`` and those of its parents that do not exist yet, deepest first."""
+    missing = []
+    while not path.exists() and path != path.parent:
+        missing.append(path)
+        path = path.parent
+    return missing
 
 
 def _shift_passes(config: RunConfig, pipeline: Pipeline) -> int | None:
