@@ -109,7 +109,9 @@ class Run(HumanTables):
         if pool:
             return run_tables.pooled_leaderboard(self.records, self.verdicts, sources)
         boards = run_tables.leaderboards(self.records, self.verdicts, self._tables)
-        return boards if sources is None else boards[boards["source"].isin(list(sources))]
+        if sources is None:
+            return boards
+        return boards[boards["source"].isin(list(sources))].reset_index(drop=True)
 
     def split_gaps(self) -> pd.DataFrame:
         """In- vs out-of-distribution win rate gap per comparison and source (empty without both splits)."""

@@ -76,6 +76,7 @@ def test_one_leaderboard_per_source_as_in_the_report(run: Run) -> None:
 def test_baseline_and_length_controlled_rates_are_flat_columns(run: Run) -> None:
     frame = run.leaderboard(sources=[PAIR_SOURCE])
     assert set(frame["source"]) == {PAIR_SOURCE}
+    assert list(frame.index) == list(range(len(frame)))
     assert set(frame["baseline"]) == {"lima"}
     others = frame[frame["system"] != "lima"]
     assert others["vs_baseline"].between(0, 1).all() and (others["vs_baseline_n"] > 0).all()

@@ -111,6 +111,9 @@ def test_an_api_config_dry_runs_without_a_key(
     assert table["fake/echo|generate"][-1] == "free (local)"
     assert float(table["openai/gpt-4o-mini|generate"][5].lstrip("$")) > 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["exp.yaml", "set.jsonl"]  # nothing written
+    # The run itself still needs the key, and says so before anything starts.
+    assert cli.main(["run", str(path), "--quiet"]) == 2
+    assert "OPENAI_API_KEY" in capsys.readouterr().err
 
 
 def test_prices_in_the_config_win_over_the_built_in_table(tmp_path: Path) -> None:
