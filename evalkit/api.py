@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import pandas as pd
 
-from evalkit import stats
+from evalkit import run_tables, stats
 from evalkit.analysis.ablation import SCORE_KINDS, ScoreKind, run_ablations
 from evalkit.analysis.judges import compare_run_judges, judge_usage
 from evalkit.analysis.shift_records import ShiftAnswer, load_shift
@@ -19,6 +19,7 @@ from evalkit.errors import ConfigError
 from evalkit.interop.leaderboard import alpaca_eval_leaderboard, length_control
 from evalkit.report import build_report, summary_html
 from evalkit.report.context import verdicts_of
+from evalkit.report.pairwise_view import PairwiseTables
 from evalkit.run_humans import Grouping, HumanTables
 from evalkit.runner.config import RunConfig, load_config, parse_config
 from evalkit.runner.meta import RunMeta, RunRecords
@@ -86,14 +87,48 @@ class Run(HumanTables):
         """Grade distributions per system with intervals."""
         return stats.grade_distributions(self.records.grades, self.prompts, by=by, **self._interval())
 
-    def leaderboard(self) -> list[stats.Rating]:
-        """Bradley-Terry ratings with bootstrap intervals."""
-        return stats.bradley_terry(self.verdicts, **self._interval())
+    @cached_property
+    def _tables(self) -> PairwiseTables:
+        return run_tables.pairwise_tables(self.records, self.verdicts)
+
+    def leaderboard(self, sources: Sequence[str] | None = None, *, pool: bool = False) -> pd.DataFrame:
+        """Bradley-Terry ratings with bootstrap intervals, as the report shows them.
+
+        Args:
+            sources: Keep only these verdict sources (judges, ``human:<name>``, ``panel:<name>``).
+            pool: Fit one leaderboard over the verdicts of ``sources`` together (default: every
+                source but the panel, which is made of the other judges' verdicts).
+
+        Returns:
+            One row per (source, system), best first within each source: score, interval,
+            rank, and against the common baseline (if any) the raw, length-controlled and
+            AlpacaEval length-controlled win rates. Without ``pool`` a source is ranked when it
+            compared at least three systems, like the report.
+
+        """
+        if pool:
+            return run_tables.pooled_leaderboard(self.records, self.verdicts, sources)
+        boards = run_tables.leaderboards(self.records, self.verdicts, self._tables)
+        if sources is None:
+            return boards
+        return boards[boards["source"].isin(list(sources))].reset_index(drop=True)
+
+    def split_gaps(self) -> pd.DataFrame:
+        """In- vs out-of-distribution win rate gap per comparison and source (empty without both splits)."""
+        return run_tables.split_gaps(self._tables)
+
+    def length_controlled(self) -> pd.DataFrame:
+        """Length-controlled win rate per comparison and source, as in the report."""
+        return run_tables.length_controlled(self._tables)
 
     def diagnostics(self) -> list[stats.JudgeDiagnostics]:
         """Judge diagnostics: position flips, ties, unparsed verdicts, length bias."""
         systems = {s.name: s.model for s in self.meta.config.systems} if self.meta.config else {}
         return stats.judge_diagnostics(self.records.judgments, self.records.responses, systems)
+
+    def judge_diagnostics(self) -> pd.DataFrame:
+        """``diagnostics`` as a tidy frame: parse rate, position consistency, ties, length bias, warnings."""
+        return run_tables.diagnostics_frame(self.diagnostics())
 
     @cached_property
     def shift_answers(self) -> list[ShiftAnswer]:
@@ -126,16 +161,18 @@ class Run(HumanTables):
     def to_pandas(self, table: str = "win_rates", by: Grouping = "all") -> pd.DataFrame:
         """A table as a DataFrame.
 
-        Tables: win_rates, grades, leaderboard, diagnostics, agreement, confusion,
+        Tables: win_rates, grades (one row per label), leaderboard (one per verdict source),
+        split_gaps, length_controlled, diagnostics (one row per judge), agreement, confusion,
         corrected_win_rates, responses, judgments, grade_records, alpaca_eval (AlpacaEval's
-        published leaderboard fields), length_control (AlpacaEval's length-controlled fits:
-        interval, coefficients, difficulty used, extreme flag).
+        published leaderboard fields), length_control (AlpacaEval's length-controlled fits).
         """
         tables = {
             "win_rates": lambda: stats.to_frame(self.win_rates(by)),
-            "grades": lambda: stats.to_frame(self.grades(by)),
-            "leaderboard": lambda: stats.to_frame(self.leaderboard()),
-            "diagnostics": lambda: stats.to_frame(self.diagnostics()),
+            "grades": lambda: run_tables.grades_frame(self.grades(by)),
+            "leaderboard": lambda: self.leaderboard(),
+            "split_gaps": lambda: self.split_gaps(),
+            "length_controlled": lambda: self.length_controlled(),
+            "diagnostics": lambda: self.judge_diagnostics(),
             "agreement": lambda: self.agreement(by),
             "confusion": lambda: self.confusion(by),
             "corrected_win_rates": lambda: self.corrected_win_rates(by),

@@ -15,14 +15,12 @@ from rich.markup import escape
 from evalkit.analysis.cli import analyze_app
 from evalkit.analysis.judges_cli import judges_app
 from evalkit.errors import BatchesPendingError, EvalkitError
-from evalkit.generators.registry import provider_table
 from evalkit.human.cli import label_app
 from evalkit.interop.commands import register as register_interop
 from evalkit.runner.config import load_config
 
 if TYPE_CHECKING:
     from evalkit.runner.meta import RunMeta
-    from evalkit.runner.pipeline import Pipeline
 
 app = typer.Typer(
     add_completion=False,
@@ -105,9 +103,9 @@ def run(
         executor = resolved.executor.model_copy(update={"kind": "ray", "address": ray})
         resolved = resolved.model_copy(update={"executor": executor})
     if dry_run:
-        from evalkit.runner.pipeline import Pipeline
+        from evalkit.runner.plan_report import plan_run, print_plan
 
-        _print_plan(Pipeline(resolved, use_cache=not no_cache, show_progress=False))
+        print_plan(console, plan_run(resolved, use_cache=not no_cache))
         return
     try:
         loaded = run_sync(
@@ -153,23 +151,6 @@ def _print_execution(meta: RunMeta) -> None:
             console.print(f"warnings from {spec}: {found}")
 
 
-def _print_plan(pipeline: Pipeline) -> None:
-    from evalkit.runner.plan import Planner
-
-    planner = Planner(pipeline)
-    for stage in planner.plan():
-        console.print(
-            f"{stage.name:<9} {stage.items} items: {stage.already_done} already done, "
-            f"{stage.cached} answered by the cache, {stage.calls} model calls"
-        )
-    summary = planner.meter.summary()
-    console.print(
-        f"estimated cost: ${summary['total_usd']:.4f} (outputs counted at max_tokens; re-asks not counted)"
-    )
-    if summary["unpriced_models"]:
-        console.print(f"no price known for: {', '.join(summary['unpriced_models'])} (not in the estimate)")
-
-
 @app.command()
 def report(
     run_dir: Annotated[Path, typer.Argument(help="A run folder written by `evalkit run`.")],
@@ -201,25 +182,22 @@ def batches(
 
 @app.command()
 def models() -> None:
-    """List model providers (built-in and installed plug-ins)."""
-    for prefix, target in sorted(provider_table().items()):
-        console.print(f"{prefix + '/...':<22} {target}")
+    """List model providers: the spec to write, the extra to install, and whether it is installed."""
+    from evalkit.generators.provider_help import providers_table
+
+    console.print(providers_table())
 
 
 @app.command()
 def cache(
     path: Annotated[Path, typer.Option(help="Cache file.")] = Path("reports/.cache/evalkit.sqlite"),
-    clear: Annotated[bool, typer.Option("--clear", help="Delete every entry.")] = False,
+    clear: Annotated[bool, typer.Option("--clear", help="Delete every entry (asks first).")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Clear without asking.")] = False,
 ) -> None:
-    """Show (or clear) the response cache. Clearing never changes results, only costs calls."""
-    from evalkit.cache import ResponseCache
+    """Show the response cache per model (or clear it). Clearing never changes results, only costs calls."""
+    from evalkit.cache_cli import show_or_clear
 
-    store = ResponseCache(path)
-    if clear:
-        console.print(f"removed {store.clear()} entries from {path}")
-    else:
-        console.print(f"{path}: {len(store)} cached completions")
-    store.close()
+    show_or_clear(console, path, clear=clear, yes=yes)
 
 
 def _exception_classes(name: str) -> tuple[type[BaseException], ...]:

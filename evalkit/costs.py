@@ -119,7 +119,7 @@ class PriceTable:
         """Price of a call to ``model`` (spec or id) that reported ``model_id``; None if unknown."""
         provider, name = _provider_and_name(model)
         names = [n for n in (model, model_id, name) if n]
-        override = self._override(names)
+        override = self.override(names)
         if override is not None:
             return override
         if provider in FREE_PROVIDERS:
@@ -130,7 +130,8 @@ class PriceTable:
                 return found
         return None
 
-    def _override(self, names: Iterable[str]) -> Price | None:
+    def override(self, names: Iterable[str]) -> Price | None:
+        """The config's price for any of these names (spec, reported id, bare name), if it sets one."""
         names = list(names)
         for candidate in names:
             if candidate in self.overrides:

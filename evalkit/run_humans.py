@@ -46,8 +46,9 @@ class HumanTables:
         by: Grouping = "split",
         kind: AgreementKind = "all",
         *,
-        n_boot: int = 2000,
-        confidence: float = 0.95,
+        relation: str | None = None,
+        n_boot: int | None = None,
+        confidence: float | None = None,
     ) -> pd.DataFrame:
         """Agreement between raters (judges and human annotators), one row per measure.
 
@@ -62,8 +63,10 @@ class HumanTables:
             by: "all" for all prompts only; "split" or "category" for all prompts plus one
                 group per split or category.
             kind: "pairwise", "grade", or "all" for both.
-            n_boot: Bootstrap replicates (whole prompts resampled, seeded with the run's seed).
-            confidence: Interval coverage.
+            relation: Keep one relation only: "judge-human", "human-human" or "judge-judge".
+            n_boot: Bootstrap replicates (whole prompts resampled, seeded with the run's seed;
+                default: the run's, as in the report).
+            confidence: Interval coverage (default: the run's).
 
         Returns:
             Columns kind, scale, relation, source_x, source_y, group, measure, value, ci_low,
@@ -71,13 +74,16 @@ class HumanTables:
 
         """
         rows: list[stats.AgreementStat] = []
+        meta = self.records.meta
+        n_boot = meta.n_boot if n_boot is None else n_boot
+        confidence = meta.confidence if confidence is None else confidence
         for grouping in self._groupings(by):
             settings: dict[str, Any] = {"by": grouping, "n_boot": n_boot, "confidence": confidence}
             if kind in ("pairwise", "all"):
                 rows += stats.pairwise_agreement(self.verdicts, self.prompts, seed=self.seed, **settings)
             if kind in ("grade", "all"):
                 rows += stats.grade_agreement(self.records.grades, self.prompts, seed=self.seed, **settings)
-        return frame(rows, stats.AgreementStat)
+        return frame([r for r in rows if relation in (None, r.relation)], stats.AgreementStat)
 
     def confusion(self, by: Grouping = "split", kind: AgreementKind = "all") -> pd.DataFrame:
         """Confusion matrices behind ``agreement``: a count per (raters, group, label_x, label_y)."""

@@ -104,3 +104,19 @@ def test_no_split_rows_when_prompts_have_no_split(run: Run) -> None:
 
 def test_diagnostics_leave_humans_out(run: Run) -> None:
     assert not any(d.source.startswith("human:") for d in run.diagnostics())
+
+
+def test_agreement_by_relation_uses_the_runs_settings_like_the_report(run: Run) -> None:
+    from evalkit.report.build import settings_of
+    from evalkit.report.humans_view import compute_agreement
+
+    judge_human = run.agreement(by="split", kind="pairwise", relation="judge-human")
+    assert set(judge_human["relation"]) == {"judge-human"}
+    assert set(run.agreement(by="all", relation="human-human")["relation"]) == {"human-human"}
+    shown = compute_agreement(run.verdicts, run.records, settings_of(run.records)).stats
+    expected = {(s.source_x, s.source_y, s.group, s.measure): s for s in shown if s.relation == "judge-human"}
+    assert len(judge_human) == len(expected)
+    for row in judge_human.itertuples():
+        stat = expected[(row.source_x, row.source_y, row.group, row.measure)]
+        got = (row.value, row.ci_low, row.ci_high)
+        assert got == pytest.approx((stat.value, stat.ci_low, stat.ci_high), nan_ok=True)

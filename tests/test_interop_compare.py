@@ -40,7 +40,7 @@ def test_compare_keeps_common_prompts_and_says_what_was_dropped(runs: list[Path]
     rates = {r.model_a: r for r in run.win_rates()}
     assert set(rates) == {"FuseChat-Llama-3.2-3B-Instruct", "claude-2.1", "alpaca-7b_concise"}
     assert all(r.n + r.unresolved == 804 for r in rates.values())
-    board = [r.system for r in run.leaderboard()]
+    board = list(run.leaderboard()["system"])
     assert board[0] == "FuseChat-Llama-3.2-3B-Instruct" and board[-1] == "alpaca-7b_concise"
 
 

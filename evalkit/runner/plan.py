@@ -5,7 +5,10 @@ would execute (``evalkit.runner.work``): items already stored with a matching fi
 are done; the others preview their requests. Generation is simulated through the cache
 turn by turn; a judge request is looked up exactly when both responses are known (stored
 or cached), and otherwise estimated from placeholder responses as long as the systems'
-``max_tokens``. Re-asks for unparsed verdicts cannot be foreseen and are not counted.
+``max_tokens``. A judge re-asks once when it cannot read a verdict: that cannot be foreseen
+for calls not yet made, so each judge call counts one possible re-ask (an upper bound, priced
+apart); a cached answer that does not parse counts one too. Keys are not needed: nothing
+is sent, and a generator's identity (its cache key) never includes a credential.
 """
 
 from __future__ import annotations
@@ -14,8 +17,11 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
 from evalkit.cache import CachedCaller
-from evalkit.costs import CostMeter
+from evalkit.costs import FREE, CostMeter
 from evalkit.generators.base import Completion, CompletionRequest
+from evalkit.generators.tokens import estimate_prompt_tokens
+from evalkit.judging.extraction import parse_verdict
+from evalkit.judging.spec import JudgeSpec
 from evalkit.records import Prompt, Response
 from evalkit.runner.pipeline import Pipeline, load_prompts
 from evalkit.runner.stages import WorkItem, failed, item_key
@@ -31,6 +37,38 @@ class StagePlan:
     already_done: int = 0
     calls: int = 0
     cached: int = 0
+    reasks: int = 0
+    """Re-asks that may follow (at most one per judge answer not known to parse)."""
+
+
+@dataclass
+class ModelPlan:
+    """One model's share of one stage: calls, cache answers, possible re-asks and their estimated cost.
+
+    Attributes:
+        model: The model spec (as run.json's per-model call counts name it).
+        stage: "generate", "pairwise" or "grade".
+        calls: Calls the cache cannot answer.
+        cached: Requests the cache answers.
+        reasks: Re-asks that may follow (an upper bound).
+        usd: Estimated cost of ``calls`` (outputs at max_tokens; None: no known price).
+        reask_usd: Estimated cost of all ``reasks`` (None: no known price).
+        price: Where the price came from: "config", "built-in", "free (local)" or "unknown".
+
+    """
+
+    model: str
+    stage: str
+    calls: int = 0
+    cached: int = 0
+    reasks: int = 0
+    usd: float | None = 0.0
+    reask_usd: float | None = 0.0
+    price: str = "unknown"
+
+
+REASK_OVERHEAD_TOKENS = 40
+"""Prompt tokens a re-ask adds beside the first answer: the follow-up message and its framing."""
 
 
 class Planner:
@@ -41,6 +79,7 @@ class Planner:
         self.config = pipeline.config
         self.meter = CostMeter(pipeline.meter.prices)
         self.known: dict[tuple[str, str, int], Response] = {}
+        self.models: dict[tuple[str, str], ModelPlan] = {}
         self._stage = StagePlan("generate")
 
     def plan(self) -> list[StagePlan]:
@@ -84,16 +123,56 @@ class Planner:
             self.known.update((r.key, r) for r in groups[key] if isinstance(r, Response))
         return done
 
-    def count(self, caller: CachedCaller, request: CompletionRequest) -> Completion | None:
-        """Count a request as cached or as a call (priced at max_tokens); returns the cached completion."""
+    def count(
+        self, caller: CachedCaller, request: CompletionRequest, *, judge: JudgeSpec | None = None
+    ) -> Completion | None:
+        """Count a request as cached or as a call (priced at max_tokens); returns the cached completion.
+
+        With ``judge``, also count the re-ask that may follow: after any call not yet made, and
+        after a cached answer the judge's parser cannot read.
+        """
+        spec = caller.generator.spec
+        tally = self._tally(spec)
         found = caller.lookup(request)
         if found is not None:
             self._stage.cached += 1
-            return found
-        self._stage.calls += 1
-        batched = bool(getattr(caller, "batched", False))  # batch jobs are priced at batch rates
-        self.meter.add_estimate(caller.generator.spec, request, stage=self._stage.name, batch=batched)
-        return None
+            tally.cached += 1
+        else:
+            self._stage.calls += 1
+            tally.calls += 1
+            batched = bool(getattr(caller, "batched", False))  # batch jobs are priced at batch rates
+            usd = self.meter.add_estimate(spec, request, stage=self._stage.name, batch=batched)
+            tally.usd = None if usd is None or tally.usd is None else tally.usd + usd
+        if judge is not None and (found is None or not parse_verdict(found.text, judge).parsed):
+            self._count_reask(tally, request, judge)
+        return found
+
+    def _tally(self, spec: str) -> ModelPlan:
+        key = (spec, self._stage.name)
+        if key not in self.models:
+            self.models[key] = ModelPlan(spec, self._stage.name, price=self.price_source(spec))
+        return self.models[key]
+
+    def _count_reask(self, tally: ModelPlan, request: CompletionRequest, judge: JudgeSpec) -> None:
+        """One possible re-ask: the first request plus its answer in, a short verdict out."""
+        self._stage.reasks += 1
+        tally.reasks += 1
+        price = self.meter.prices.price_for(tally.model)
+        if price is None or tally.reask_usd is None:
+            tally.reask_usd = None
+            return
+        prompt_tokens = estimate_prompt_tokens(request) + request.params.max_tokens + REASK_OVERHEAD_TOKENS
+        tally.reask_usd += price.cost(prompt_tokens, judge.verdict.reask_max_tokens)
+
+    def price_source(self, spec: str) -> str:
+        """Which price a model's estimate uses: the config's, the built-in table's, free, or none."""
+        table = self.meter.prices
+        if table.override([spec, spec.partition("/")[2]]) is not None:
+            return "config"
+        found = table.price_for(spec)
+        if found is None:
+            return "unknown"
+        return "free (local)" if found == FREE else "built-in"
 
     def simulated(self, response: Response) -> None:
         """Remember a response the cache alone would produce."""

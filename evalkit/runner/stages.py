@@ -22,6 +22,7 @@ from evalkit.errors import (
     RequestInBatch,
 )
 from evalkit.generators.base import Completion, CompletionRequest
+from evalkit.judging.spec import JudgeSpec
 from evalkit.records import Grade, Prompt, Response
 from evalkit.runner.backends import CURRENT_STAGE
 from evalkit.runner.meta import StageCounts
@@ -60,8 +61,10 @@ def describe_error(exc: BaseException) -> str:
 class Preview(Protocol):
     """What an item's dry-run preview reports to (``evalkit.runner.plan.Planner``)."""
 
-    def count(self, caller: CachedCaller, request: CompletionRequest) -> Completion | None:
-        """Count one request as cached or as a call; returns the cached completion, if any."""
+    def count(
+        self, caller: CachedCaller, request: CompletionRequest, *, judge: JudgeSpec | None = None
+    ) -> Completion | None:
+        """Count one request as cached or as a call (and, for a judge, a possible re-ask)."""
         ...
 
     def response(self, prompt: Prompt, system: str, sample: int) -> Response:

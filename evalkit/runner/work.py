@@ -225,7 +225,7 @@ def _pairwise_item(
             request = judge.request(prompt, first, second, pairing.judge_sample)
         except MissingReferenceError:
             return  # recorded as a per-item error at run time, no call made
-        planner.count(judge.complete, request)
+        planner.count(judge.complete, request, judge=judge.spec)
 
     return WorkItem(key=failure("").key, fingerprint=fingerprint, expected=1, run=run, preview=preview)
 
@@ -278,7 +278,7 @@ def _grading_item(grader: Grader, system: str, pairing: Pairing, responses: Resp
         response = planner.response(prompt, system, rs)
         for turn in grader.turns(prompt):
             try:
-                planner.count(grader.complete, grader.request(prompt, response, turn, js))
+                planner.count(grader.complete, grader.request(prompt, response, turn, js), judge=grader.spec)
             except MissingReferenceError:
                 return
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
@@ -40,10 +42,27 @@ def normalise_finish(reason: str | None) -> str:
     return FINISH_REASONS.get(reason, reason)
 
 
+_KEYS_OPTIONAL: ContextVar[bool] = ContextVar("evalkit_keys_optional", default=False)
+PLANNING_KEY = "not-needed-to-plan"
+"""Stands in for a missing key while planning: a dry run sends nothing."""
+
+
+@contextmanager
+def keys_optional() -> Iterator[None]:
+    """Build API generators without their keys (for ``--dry-run``, which never calls them)."""
+    token = _KEYS_OPTIONAL.set(True)
+    try:
+        yield
+    finally:
+        _KEYS_OPTIONAL.reset(token)
+
+
 def key_from_env(env_var: str, provider: str) -> str:
-    """The key in ``env_var``, or MissingKeyError naming the variable."""
+    """The key in ``env_var``, else MissingKeyError naming it (a stand-in inside ``keys_optional``)."""
     key = os.environ.get(env_var, "").strip()
     if not key:
+        if _KEYS_OPTIONAL.get():
+            return PLANNING_KEY
         raise MissingKeyError(env_var, provider)
     return key
 
