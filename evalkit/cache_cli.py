@@ -18,6 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from evalkit.cache import ResponseCache
+from evalkit.console import cli_console
 from evalkit.errors import ConfigError
 
 DEFAULT_CACHE = Path("reports/.cache/evalkit.sqlite")
@@ -131,11 +132,12 @@ def interactive() -> bool:
 
 def _confirm(summary: CacheSummary) -> None:
     """Ask before clearing; without a terminal to ask on, refuse (exit 2), since --yes was not given."""
-    errors = Console(stderr=True)
+    errors = cli_console(stderr=True)
     if not interactive():
         errors.print(
             f"refusing to clear {summary.path} ({summary.entries} entries) without confirmation: "
-            "re-run with --yes"
+            "re-run with --yes",
+            soft_wrap=True,  # one line, so the path and the flag stay whole
         )
         raise typer.Exit(code=2)
     if not typer.confirm(f"Delete all {summary.entries} entries of {summary.path}?", default=False):

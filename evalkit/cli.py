@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
 from evalkit.analysis.cli import analyze_app
 from evalkit.analysis.judges_cli import judges_app
+from evalkit.console import cli_console
 from evalkit.errors import BatchesPendingError, EvalkitError
 from evalkit.human.cli import label_app
 from evalkit.interop.commands import register as register_interop
@@ -28,8 +28,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Compare language models: generate, judge, and report win rates with honest uncertainty.",
 )
-console = Console()
-errors = Console(stderr=True)
+console = cli_console()
+errors = cli_console(stderr=True)
 app.add_typer(label_app, name="label")
 
 
@@ -186,7 +186,7 @@ def models() -> None:
     from evalkit.generators.provider_help import providers_table
 
     # Piped output has no terminal width to respect; keep each row on one line there.
-    (console if console.is_terminal else Console(width=140)).print(providers_table())
+    console.print(providers_table())
 
 
 @app.command()

@@ -6,12 +6,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+
+from evalkit.console import cli_console
 
 analyze_app = typer.Typer(
     no_args_is_help=True, help="Analyses of a finished run: how aligned answers differ from the base model's."
 )
-console = Console()
+console = cli_console()
 
 
 @analyze_app.command()

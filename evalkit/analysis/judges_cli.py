@@ -6,14 +6,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from evalkit.console import cli_console
 
 judges_app = typer.Typer(
     invoke_without_command=True,
     help="List the judge definitions found in judges/, or compare a run's judges.",
 )
-console = Console()
+console = cli_console()
 
 
 @judges_app.callback()

@@ -7,14 +7,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from evalkit.console import cli_console
 from evalkit.errors import ConfigError, MissingDependencyError
 
 label_app = typer.Typer(
     no_args_is_help=True, help="Human labels: a blind labeling app, live dialogues and crowd sheets."
 )
-console = Console()
+console = cli_console()
 
 RunArg = Annotated[Path, typer.Argument(help="A run folder written by `evalkit run`.")]
 CampaignArg = Annotated[

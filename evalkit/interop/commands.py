@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from evalkit.console import cli_console
+
 FORMAT_HELP = "alpaca_eval, mt_bench, arena_hard or just_eval."
 
 
@@ -27,7 +29,7 @@ def import_command(
     path = import_run(format, paths, to, baseline=baseline, judge=judge)
     run_dir = RunDir(path, create=False)
     records = run_dir.load_records()
-    console = Console()
+    console = cli_console()
     console.print(
         f"imported into {path}: {len(records.prompts)} prompts, {len(records.responses)} responses, "
         f"{len(records.judgments)} judgments, {len(records.grades)} grades"
@@ -50,7 +52,7 @@ def export_command(
     from evalkit.interop import export_run
 
     written = export_run(run_dir, format, output)
-    Console().print(f"wrote {len(written)} files under {output or run_dir / 'export' / format}")
+    cli_console().print(f"wrote {len(written)} files under {output or run_dir / 'export' / format}")
 
 
 def leaderboard_command(
@@ -85,7 +87,7 @@ def compare_command(
 
     path = compare_runs(run_dirs, output, baseline=baseline)
     meta = RunDir(path, create=False).read_meta()
-    console = Console()
+    console = cli_console()
     console.print(f"compared {len(run_dirs)} runs into {path}: {meta.prompt_set}", soft_wrap=True)
     console.print(f"report: {path / 'report.html'}", soft_wrap=True)
 
