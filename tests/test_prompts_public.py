@@ -7,6 +7,8 @@ public copies where the loader looks for local files (a temporary EVALKIT_PUBLIC
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -132,3 +134,19 @@ def test_a_config_names_a_public_set(public_dir: Path, shared_data: Path, tmp_pa
 def test_the_notebook_loads_a_public_set(public_dir: Path, shared_data: Path) -> None:
     place("vicuna", shared_data / "mt_bench/vicuna_bench_question.jsonl")
     assert len(evalkit.load_prompt_set("vicuna")) == 80
+
+
+def test_the_cli_run_offline_prints_the_one_message(public_dir: Path, tmp_path: Path) -> None:
+    pytest.importorskip("huggingface_hub")
+    config = write_run_config(tmp_path, prompts="lima")
+    env = {**os.environ, "COLUMNS": "300", "NO_COLOR": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "evalkit.cli", "run", str(config)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert f"put it at {public_dir / 'lima' / 'test_all_with_tags.jsonl'} " in " ".join(done.stderr.split())

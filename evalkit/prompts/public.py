@@ -137,7 +137,7 @@ def fetch(public: PublicSet) -> Path:
 
 
 def _unreachable(public: PublicSet, exc: Exception) -> ConfigError:
-    reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+    reason = " ".join(str(exc).split()).split(". ")[0][:200] or type(exc).__name__
     return ConfigError(
         f"prompt set {public.name!r} ({public.title}) could not be fetched from the Hugging Face Hub "
         f"({type(exc).__name__}: {reason}). To use it offline, download {public.url} and put it at "
