@@ -150,3 +150,21 @@ def test_the_cli_run_offline_prints_the_one_message(public_dir: Path, tmp_path: 
     )
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert f"put it at {public_dir / 'lima' / 'test_all_with_tags.jsonl'} " in " ".join(done.stderr.split())
+
+
+def test_arena_hard_v0_1_questions_and_a_bad_entry(tmp_path: Path) -> None:
+    good = {
+        "question_id": "q1",
+        "category": "arena-hard-v0.1",
+        "cluster": "Sorting",
+        "turns": [{"content": "Sort."}],
+    }
+    path = tmp_path / "question.jsonl"
+    path.write_text(json.dumps(good) + "\n")
+    prompts = load_prompt_set(path, format="arena_hard")
+    assert prompts.prompts[0].turns == ("Sort.",) and prompts.prompts[0].metadata["cluster"] == "Sorting"
+    path.write_text(json.dumps({**good, "turns": ["Sort."]}) + "\n")
+    with pytest.raises(
+        ConfigError, match=r"question.jsonl:1: field 'turns': must be a list of \{content: text\}"
+    ):
+        load_prompt_set(path, format="arena_hard")
