@@ -42,6 +42,7 @@ if _typing.TYPE_CHECKING:
     from evalkit.interop import export_run, import_run
     from evalkit.interop.compare import compare_runs
     from evalkit.judging.seam import Grader, PairwiseJudge
+    from evalkit.prompts import PromptSet, load_prompt_set
     from evalkit.runner.config import JudgeConfig, RunConfig, SystemConfig, load_config
     from evalkit.runner.meta import RunMeta, RunRecords
 
@@ -69,6 +70,8 @@ _LAZY = {
     "import_run": "evalkit.interop",
     "export_run": "evalkit.interop",
     "compare_runs": "evalkit.interop.compare",
+    "PromptSet": "evalkit.prompts",
+    "load_prompt_set": "evalkit.prompts",
 }
 
 
@@ -107,6 +110,7 @@ __all__ = [
     "MissingKeyError",
     "PairwiseJudge",
     "Prompt",
+    "PromptSet",
     "ProviderOptions",
     "Response",
     "Run",
@@ -128,6 +132,7 @@ __all__ = [
     "import_run",
     "load_campaign",
     "load_config",
+    "load_prompt_set",
     "load_run",
     "run",
     "run_async",

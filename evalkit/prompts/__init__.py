@@ -1,7 +1,9 @@
 """Prompt sets: load built-in, public-benchmark or user files into frozen Prompt records.
 
-A source is a path (.jsonl, .json, .yaml, .yml) or the name of a built-in set in the
-project's ``prompts/`` folder (or in ``$EVALKIT_PROMPTS_DIR``, searched first).
+A source is a path (.jsonl, .json, .yaml, .yml), the name of a built-in set in the
+project's ``prompts/`` folder (or in ``$EVALKIT_PROMPTS_DIR``, searched first), or the name
+of a public benchmark's prompts (``alpaca_eval``, ``mt_bench``, ``vicuna``, ``lima``,
+``arena_hard``; see ``evalkit.prompts.public``), fetched from the Hugging Face Hub on first use.
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ from evalkit.catalog import PROMPT_SETS, entries, find, search_dirs
 from evalkit.errors import ConfigError
 from evalkit.prompts.fields import parse_prompt
 from evalkit.prompts.importers import FORMATS, PromptFormat, alpaca_eval_prompt_id, detect_format, to_native
+from evalkit.prompts.public import PUBLIC_SETS, PublicSet, fetch
 from evalkit.prompts.readers import RawFile, read_file
 from evalkit.records import Prompt
 
 __all__ = [
     "FORMATS",
+    "PUBLIC_SETS",
     "PromptFormat",
     "PromptSet",
     "alpaca_eval_prompt_id",
@@ -137,11 +141,21 @@ def resolve_source(source: str | Path) -> Path:
     raise ConfigError(f"prompt set file {path} does not exist; check the path or name a built-in set")
 
 
+def _public_set(source: str | Path) -> PublicSet | None:
+    """The public set a source names, unless a file or a built-in set of that name exists."""
+    if not isinstance(source, str) or source not in PUBLIC_SETS or Path(source).expanduser().exists():
+        return None
+    return None if source in builtin_prompt_sets() else PUBLIC_SETS[source]
+
+
 def load_prompt_set(source: str | Path, format: PromptFormat = "auto") -> PromptSet:
     """Load and validate a prompt set.
 
     Args:
-        source: A .jsonl / .json / .yaml / .yml path, or a built-in set name such as "lima_style".
+        source: A .jsonl / .json / .yaml / .yml path, a built-in set name such as "lima_style",
+            or a public set's name ("alpaca_eval", "mt_bench", "vicuna", "lima", "arena_hard":
+            fetched from the Hugging Face Hub at a pinned revision, or read from a local copy;
+            its own format is used).
         format: "native" (evalkit's fields), "mt_bench" (question.jsonl), "alpaca_eval"
             (model_outputs.json), "just_eval" (*.to_eval.json), or "auto" to detect it.
 
@@ -152,13 +166,32 @@ def load_prompt_set(source: str | Path, format: PromptFormat = "auto") -> Prompt
         ConfigError: The file is missing or invalid; the message names file:line and field.
 
     """
+    public = _public_set(source)
+    if public is not None:
+        return _load_public(public)
     path = resolve_source(source)
+    raw, prompts = _parse(path, format)
+    return PromptSet(_header(raw, "name", path.stem), _header(raw, "version", _digest(path)), path, prompts)
+
+
+def _parse(path: Path, format: PromptFormat) -> tuple[RawFile, tuple[Prompt, ...]]:
     raw = read_file(path)
     prompts = tuple(parse_prompt(item) for item in to_native(raw, format, str(path)))
     _check_unique(prompts, raw)
     if not prompts:
         raise ConfigError(f"{path}: the prompt set is empty; add at least one prompt")
-    return PromptSet(_header(raw, "name", path.stem), _header(raw, "version", _digest(path)), path, prompts)
+    return raw, prompts
+
+
+def _load_public(public: PublicSet) -> PromptSet:
+    path = fetch(public)
+    _, prompts = _parse(path, public.format)
+    if public.subset is not None:
+        field, value = public.subset
+        prompts = tuple(p for p in prompts if str(p.metadata.get(field)) == value)
+        if not prompts:
+            raise ConfigError(f"{path}: no entry has {field} {value!r}; is it {public.url}?")
+    return PromptSet(public.name, public.version, path, prompts)
 
 
 def _header(raw: RawFile, field: str, default: str) -> str:

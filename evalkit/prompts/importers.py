@@ -14,8 +14,8 @@ from typing import Any, Literal
 from evalkit.errors import ConfigError
 from evalkit.prompts.readers import RawFile, RawItem
 
-PromptFormat = Literal["auto", "native", "mt_bench", "alpaca_eval", "just_eval"]
-FORMATS: tuple[PromptFormat, ...] = ("auto", "native", "mt_bench", "alpaca_eval", "just_eval")
+PromptFormat = Literal["auto", "native", "mt_bench", "alpaca_eval", "just_eval", "arena_hard"]
+FORMATS: tuple[PromptFormat, ...] = ("auto", "native", "mt_bench", "alpaca_eval", "just_eval", "arena_hard")
 
 
 def alpaca_eval_prompt_id(instruction: str) -> str:
@@ -73,10 +73,36 @@ def _just_eval(item: RawItem) -> RawItem:
     return RawItem(item.where, data)
 
 
+def _arena_hard_text(item: RawItem) -> Any:
+    if "prompt" in item.data:
+        return item.data["prompt"]
+    turns = _require(item, "turns", "Arena-Hard")
+    first = turns[0] if isinstance(turns, list) and turns else None
+    if not isinstance(first, dict) or "content" not in first:
+        raise item.error(
+            "turns", "must be a list of {content: text}", "Check that it is an Arena-Hard question.jsonl"
+        )
+    return first["content"]
+
+
+def _arena_hard(item: RawItem) -> RawItem:
+    """v2 entries carry uid / prompt / subcategory, v0.1 entries question_id / turns / cluster."""
+    key = "uid" if "uid" in item.data else "question_id"
+    cluster = item.data.get("subcategory") or item.data.get("cluster")
+    data = {
+        "id": _require(item, key, "Arena-Hard"),
+        "prompt": _arena_hard_text(item),
+        "category": item.data.get("category") or "uncategorized",
+        "metadata": {"source": "arena_hard", **({"cluster": str(cluster)} if cluster else {})},
+    }
+    return RawItem(item.where, data)
+
+
 _IMPORTERS: dict[str, Callable[[RawItem], RawItem]] = {
     "mt_bench": _mt_bench,
     "alpaca_eval": _alpaca_eval,
     "just_eval": _just_eval,
+    "arena_hard": _arena_hard,
 }
 
 
@@ -91,6 +117,8 @@ def detect_format(raw: RawFile) -> PromptFormat:
         return "just_eval"
     if "instruction" in first and "id" not in first and ("dataset" in first or "output" in first):
         return "alpaca_eval"
+    if "uid" in first and "prompt" in first:
+        return "arena_hard"
     return "native"
 
 

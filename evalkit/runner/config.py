@@ -104,7 +104,7 @@ class RunConfig(_Strict):
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.+-]+$")
     prompts: str
-    prompt_format: Literal["auto", "native", "mt_bench", "alpaca_eval", "just_eval"] = "auto"
+    prompt_format: Literal["auto", "native", "mt_bench", "alpaca_eval", "just_eval", "arena_hard"] = "auto"
     limit: int | None = Field(None, ge=1)
     categories: tuple[str, ...] | None = None
     splits: tuple[str, ...] | None = None

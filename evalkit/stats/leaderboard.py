@@ -15,20 +15,18 @@ import numpy as np
 from scipy.special import expit
 
 from evalkit.records import Response
+from evalkit.stats.bt_fit import PairTable, fit_pairs
 from evalkit.stats.common import (
     OUTCOME_SCORE,
     FloatArray,
     IntArray,
     StatsInputError,
     bootstrap,
-    cluster_index,
-    cluster_sums,
     draw_counts,
     percentile_interval,
     safe_share,
 )
 from evalkit.stats.lengths import length_slope_fit, response_lengths, verdict_lengths
-from evalkit.stats.logistic import fit_logistic
 from evalkit.stats.pairwise import Verdict, WinRate
 
 BT_RIDGE = 1e-3
@@ -49,45 +47,6 @@ class Rating:
     ci_high: float
     rank: int
     n_comparisons: int
-
-
-@dataclass(frozen=True, slots=True)
-class _PairTable:
-    """Resolved verdicts folded to per-prompt, per-system-pair successes and trials."""
-
-    systems: tuple[str, ...]
-    design: FloatArray
-    successes: FloatArray
-    trials: FloatArray
-
-    @classmethod
-    def of(cls, resolved: Sequence[Verdict]) -> _PairTable:
-        systems = tuple(dict.fromkeys(name for v in resolved for name in (v.model_a, v.model_b)))
-        position = {name: i for i, name in enumerate(systems)}
-        first = np.array([position[v.model_a] for v in resolved], dtype=np.intp)
-        second = np.array([position[v.model_b] for v in resolved], dtype=np.intp)
-        score = np.array([OUTCOME_SCORE[v.outcome] for v in resolved if v.outcome is not None])
-        swap = first > second
-        low, high = np.where(swap, second, first), np.where(swap, first, second)
-        pair, n_pairs = cluster_index(list(zip(low.tolist(), high.tolist(), strict=True)))
-        prompt, n_prompts = cluster_index([v.prompt_id for v in resolved])
-        cell = prompt * n_pairs + pair
-        wins = np.where(swap, 1.0 - score, score)
-        shape = (n_prompts, n_pairs)
-        return cls(
-            systems=systems,
-            design=_incidence(low, high, pair, n_pairs, len(systems)),
-            successes=cluster_sums(cell, n_prompts * n_pairs, wins).reshape(shape),
-            trials=cluster_sums(cell, n_prompts * n_pairs, np.ones(len(resolved))).reshape(shape),
-        )
-
-
-def _incidence(low: IntArray, high: IntArray, pair: IntArray, n_pairs: int, n_systems: int) -> FloatArray:
-    """Design matrix of the pairs: +1 for the first system, -1 for the second."""
-    design = np.zeros((n_pairs, n_systems))
-    design[pair, low] = 1.0
-    design[pair, high] = -1.0
-    return design
 
 
 def bradley_terry(
@@ -126,17 +85,15 @@ def bradley_terry(
     resolved = [v for v in verdicts if v.outcome is not None]
     if not resolved:
         return []
-    table = _PairTable.of(resolved)
+    table = PairTable.of(resolved)
     if anchor is not None and anchor not in table.systems:
         raise StatsInputError(f"anchor system {anchor!r} has no resolved verdicts; known: {table.systems}")
-    ridge = np.full(len(table.systems), BT_RIDGE)
-    point = fit_logistic(table.design, table.successes.sum(0)[None], table.trials.sum(0)[None], ridge)
+    point = fit_pairs(table, *table.totals(), BT_RIDGE)
 
     def refit(draws: IntArray) -> FloatArray:
-        weights = draw_counts(draws, table.trials.shape[0])
-        return fit_logistic(table.design, weights @ table.successes, weights @ table.trials, ridge, point[0])
+        return fit_pairs(table, *table.totals(draw_counts(draws, table.n_prompts)), BT_RIDGE, point[0])
 
-    samples = bootstrap(table.trials.shape[0], n_boot, seed, refit)
+    samples = bootstrap(table.n_prompts, n_boot, seed, refit)
     anchor_at = None if anchor is None else table.systems.index(anchor)
     scores = _to_points(point, scale, anchor_at, anchor_score)[0]
     boot_scores = _to_points(samples, scale, anchor_at, anchor_score) if samples.size else samples
