@@ -105,7 +105,7 @@ def test_clean_svg_prefixes_ids_and_references() -> None:
     )
     out = clean_svg(raw, "k", 'a "label"')
     assert out == (
-        '<svg class="chart" style="max-width:10pt" role="img" aria-label="a &quot;label&quot;"'
+        '<svg class="chart" style="width:10pt;max-width:100%" role="img" aria-label="a &quot;label&quot;"'
         ' viewBox="0 0 10 5">'
         '<defs><clipPath id="k-p1"/></defs>'
         '<g id="k-g1" clip-path="url(#k-p1)"><use xlink:href="#k-g1"/></g></svg>'

@@ -59,9 +59,9 @@ def clean_svg(svg: str, chart_id: str, description: str) -> str:
     """Make matplotlib's SVG document inlinable in an HTML page.
 
     Drops the XML prolog, comments, metadata and the global style; prefixes every id with
-    ``chart_id``; makes the size responsive up to the figure's own width (so every chart
-    prints its text at the same size, and a one-panel chart does not stretch across the
-    page); adds an accessible label.
+    ``chart_id``; draws the chart at the figure's own width, narrower only where the page is
+    (so every chart prints its text at the same size, and a one-panel chart does not stretch
+    across the page); adds an accessible label.
     """
     svg = svg[svg.index("<svg") :]
     svg = re.sub(r"<!--.*?-->", "", svg, flags=re.DOTALL)
@@ -72,7 +72,7 @@ def clean_svg(svg: str, chart_id: str, description: str) -> str:
     label = escape(description, quote=True)
     svg = re.sub(
         r'<svg([^>]*?)\swidth="([0-9.]+[a-z]*)"\sheight="[^"]*"',
-        rf'<svg\1 class="chart" style="max-width:\2" role="img" aria-label="{label}"',
+        rf'<svg\1 class="chart" style="width:\2;max-width:100%" role="img" aria-label="{label}"',
         svg,
         count=1,
     )
