@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from report_showcase import (
@@ -166,6 +165,7 @@ def test_annotators_get_first_position_preference(ctx: ReportContext, html: str)
     assert 'id="human-positions"' in _section(html, "judges")
 
 
-def test_screenshot_script_is_importable() -> None:
-    script = Path(__file__).resolve().parents[1] / "docs" / "screenshots" / "make_report_screenshots.py"
-    assert "report-<id>.png" in script.read_text(encoding="utf-8")
+def test_headline_prints_the_leaders_interval_in_points(ctx: ReportContext, html: str) -> None:
+    [best] = ctx.headline.best
+    assert best.ci_low < best.score < best.ci_high  # the interval is on the points scale
+    assert f"{ci(best.ci_low, best.ci_high, percent=False)})" in _section(html, "headline")

@@ -3,12 +3,13 @@
 The report is built from the synthetic run in tests/report_showcase.py (categories of very
 different sizes, both splits, a pairwise judge with partial verdict probabilities, a
 fail/pass/excellent grader, a Likert 1-6 grader, an annotator). Each ``<section id=...>`` is
-saved as docs/screenshots/report-<id>.png, cut at ``--max-height`` CSS pixels and reduced to a
+saved as docs/screenshots/report-<id>.png (a taller section also as report-<id>-<n>.png,
+one per judge block), cut at ``--max-height`` CSS pixels and reduced to a
 256-colour palette so each file stays small.
 
 Usage (from the repository root, with the dev environment):
 
-    python docs/screenshots/make_report_screenshots.py [--out docs/screenshots] [--max-height 1800]
+    python docs/screenshots/make_report_screenshots.py [--out docs/screenshots] [--max-height 3200]
 
 Needs Playwright (``pip install playwright``) and a system Chromium (Debian: ``apt-get install
 chromium``); it never downloads a browser.
@@ -21,6 +22,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 from playwright.sync_api import sync_playwright
@@ -66,13 +68,22 @@ def shoot(report: Path, out: Path, max_height: int) -> list[Path]:
             if box is None or box["height"] == 0:
                 continue
             name = section.get_attribute("id")
-            path = out / f"report-{name}.png"
-            clip = {"x": 0, "y": box["y"] - 8, "width": WIDTH, "height": min(box["height"] + 16, max_height)}
-            page.screenshot(path=str(path), clip=clip, full_page=True)
-            _shrink(path)
-            saved.append(path)
+            saved.append(_shot(page, box, out / f"report-{name}.png", max_height))
+            if box["height"] <= max_height:
+                continue
+            for number, block in enumerate(section.query_selector_all(":scope > .judge-block"), start=1):
+                block_box = block.bounding_box()
+                if block_box is not None:  # a tall section: each judge's block on its own too
+                    saved.append(_shot(page, block_box, out / f"report-{name}-{number}.png", max_height))
         browser.close()
     return saved
+
+
+def _shot(page: Any, box: dict[str, float], path: Path, max_height: int) -> Path:
+    clip = {"x": 0, "y": box["y"] - 8, "width": WIDTH, "height": min(box["height"] + 16, max_height)}
+    page.screenshot(path=str(path), clip=clip, full_page=True)
+    _shrink(path)
+    return path
 
 
 def _shrink(path: Path) -> None:
@@ -88,7 +99,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
-    parser.add_argument("--max-height", type=int, default=1800)
+    parser.add_argument("--max-height", type=int, default=3200)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         report = build_report(showcase_records(), Path(folder) / "report.html", n_boot=1000)

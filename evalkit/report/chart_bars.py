@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import colorsys
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.colors import to_hex, to_rgb
 from matplotlib.figure import Figure
@@ -16,10 +18,10 @@ from matplotlib.ticker import PercentFormatter
 from evalkit.report.chart_svg import INTERVAL_COLOR, chart_style, render, short
 
 _MIN_SHARE_FOR_TEXT = 0.07
-_ORDINAL_ANCHORS = ("#dc2626", "#ea580c", "#d97706", "#65a30d", "#15803d")
-"""Worst to best; each at least 3:1 against white, so no grade (e.g. "pass") fades into the page."""
+_MIN_CONTRAST = 3.0
+"""WCAG's minimum for graphics against their background (white)."""
 _PANEL_WIDTH = 3.0
-_WHISKER_OFFSET = 0.13
+_WHISKER_OFFSET = 0.16
 """Whiskers run just below a bar's middle, where the segment percentages do not print."""
 
 
@@ -60,20 +62,23 @@ class ChartFigure:
 
 
 def ordinal_colors(count: int) -> tuple[str, ...]:
-    """Red-to-green colours for an ordered grade scale of ``count`` labels (worst first)."""
+    """Red-to-green colours for an ordered grade scale of ``count`` labels (worst first).
+
+    Taken from the red-yellow-green scale, each darkened (same hue) until it stands at least
+    3:1 against white: the pale middle of the scale ("pass") would otherwise fade into the page.
+    """
     if count <= 1:
-        return (_ORDINAL_ANCHORS[-1],) * count
-    anchors = [to_rgb(color) for color in _ORDINAL_ANCHORS]
-    colors = []
-    for index in range(count):
-        place = index / (count - 1) * (len(anchors) - 1)
-        left = min(int(place), len(anchors) - 2)
-        mix = place - left
-        (r0, g0, b0), (r1, g1, b1) = anchors[left], anchors[left + 1]
-        colors.append(
-            to_hex(((1 - mix) * r0 + mix * r1, (1 - mix) * g0 + mix * g1, (1 - mix) * b0 + mix * b1))
-        )
-    return tuple(colors)
+        return ("#15803d",) * count
+    cmap = colormaps["RdYlGn"]
+    return tuple(_legible(to_hex(cmap(0.05 + 0.9 * index / (count - 1)))) for index in range(count))
+
+
+def _legible(color: str) -> str:
+    hue, lightness, saturation = colorsys.rgb_to_hls(*to_rgb(color))
+    while contrast_ratio(color) < _MIN_CONTRAST:
+        lightness *= 0.96
+        color = to_hex(colorsys.hls_to_rgb(hue, lightness, saturation))
+    return color
 
 
 def contrast_ratio(color: str, background: str = "#ffffff") -> float:
@@ -128,7 +133,7 @@ def _draw_panel(ax: Axes, panel: Panel, colors: Sequence[str], panel_index: int)
     positions = list(range(len(panel.bars)))[::-1]
     whiskers = any(bar.has_whisker for bar in panel.bars)
     for row, (pos, bar) in enumerate(zip(positions, panel.bars, strict=True)):
-        _draw_segments(ax, pos, bar, colors, text_at=pos + (0.06 if whiskers else 0.0))
+        _draw_segments(ax, pos, bar, colors, text_at=pos + (0.07 if whiskers else 0.0))
         if bar.has_whisker:
             _draw_whisker(ax, pos - _WHISKER_OFFSET, bar, f"whisker-{panel_index}-{row}")
         ax.text(0.0, pos + 0.3, bar.note, ha="left", va="bottom", fontsize=8, color="#475569")
@@ -160,7 +165,7 @@ def _draw_whisker(ax: Axes, pos: float, bar: Bar, gid: str) -> None:
     """The interval as a capped line with a diamond at the point, grouped under one SVG id."""
     low, high = bar.interval or (math.nan, math.nan)
     point = math.nan if bar.point is None else bar.point
-    cap = 0.07
+    cap = 0.06
     style = {"color": INTERVAL_COLOR, "linewidth": 1.4, "zorder": 4, "solid_capstyle": "butt"}
     (line,) = ax.plot(
         [low, high, math.nan, low, low, math.nan, high, high],
