@@ -5,7 +5,13 @@ import math
 import numpy as np
 import pytest
 
-from evalkit.stats.intervals import effective_n, rate_interval, scaled_interval, wilson_interval
+from evalkit.stats.intervals import (
+    difference_interval,
+    effective_n,
+    rate_interval,
+    scaled_interval,
+    wilson_interval,
+)
 
 Z95 = 1.959963984540054
 
@@ -63,3 +69,12 @@ def test_scaled_interval_maps_a_likert_mean_through_its_range() -> None:
     assert (low, high) == pytest.approx((1 + 5 * unit[0], 1 + 5 * unit[1]))
     assert low < 4.0 < high
     assert scaled_interval(4.0, np.full(10, 4.0), 2, (4.0, 4.0)) == (4.0, 4.0)  # no range seen: percentile
+
+
+def test_difference_interval_reproduces_newcombes_worked_example() -> None:
+    # Newcombe (1998), 56/70 against 48/80, method 10: 0.0524 to 0.3339. Replicates without spread
+    # make each rate's interval the plain Wilson one at its own n.
+    x = (56 / 70, np.full(10, 56 / 70), 70)
+    y = (48 / 80, np.full(10, 48 / 80), 80)
+    low, high = difference_interval(x, y)
+    assert (low, high) == pytest.approx((0.0524, 0.3339), abs=5e-5)

@@ -107,3 +107,28 @@ def scaled_interval(
     rate = min(1.0, max(0.0, (value - low) / width))
     unit_low, unit_high = rate_interval(rate, (samples - low) / width, clusters, confidence)
     return (low + width * unit_low, low + width * unit_high)
+
+
+def difference_interval(
+    x: tuple[float, FloatArray, int], y: tuple[float, FloatArray, int], confidence: float = 0.95
+) -> tuple[float, float]:
+    """Interval of rate_x - rate_y from each rate's own interval (Newcombe's hybrid score method).
+
+    With (l_x, u_x) and (l_y, u_y) the two rates' intervals (``rate_interval``), the bounds are
+    d - sqrt((p_x - l_x)^2 + (u_y - p_y)^2) and d + sqrt((u_x - p_x)^2 + (p_y - l_y)^2)
+    (Newcombe 1998, method 10). It inherits the Wilson interval's behaviour at small n: two
+    groups that each agree perfectly still get a difference interval of positive width.
+
+    Args:
+        x: (rate, bootstrap replicates, prompts) of the first group.
+        y: The same for the second group.
+        confidence: Coverage.
+
+    """
+    (rate_x, samples_x, clusters_x), (rate_y, samples_y, clusters_y) = x, y
+    low_x, high_x = rate_interval(rate_x, samples_x, clusters_x, confidence)
+    low_y, high_y = rate_interval(rate_y, samples_y, clusters_y, confidence)
+    difference = rate_x - rate_y
+    below = math.hypot(rate_x - low_x, high_y - rate_y)
+    above = math.hypot(high_x - rate_x, rate_y - low_y)
+    return (difference - below, difference + above)
