@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 from report_showcase import (
@@ -169,3 +170,16 @@ def test_headline_prints_the_leaders_interval_in_points(ctx: ReportContext, html
     [best] = ctx.headline.best
     assert best.ci_low < best.score < best.ci_high  # the interval is on the points scale
     assert f"{ci(best.ci_low, best.ci_high, percent=False)})" in _section(html, "headline")
+
+
+@pytest.mark.parametrize(
+    ("given", "shown"),
+    [
+        (PROMPT_SET, "lima-style-eval-v3.jsonl"),
+        ("C:\\data\\sets\\mine.jsonl", "mine.jsonl"),
+        ("lima-test", "lima-test"),
+        ("tatsu-lab/alpaca_eval", "tatsu-lab/alpaca_eval"),  # a hub name, not a file: kept whole
+    ],
+)
+def test_prompt_set_name_shortens_file_paths_only(ctx: ReportContext, given: str, shown: str) -> None:
+    assert replace(ctx.header, prompt_set=given).prompt_set_name == shown
