@@ -38,7 +38,9 @@ def dom(report: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
 
 def test_report_renders_with_charts(dom: str) -> None:
     assert f"<title>{TITLE}</title>" in dom
-    assert len(re.findall(r"<svg\b", dom)) == 5  # the human labels section adds one
+    # 5 section charts (the human labels section adds one), one by-category chart per comparison and
+    # verdict source (2 judged by the LLM, 1 by the annotator) and one per graded system (3)
+    assert len(re.findall(r"<svg\b", dom)) == 5 + 3 + 3
     assert dom.count('class="example"') == 16
 
 

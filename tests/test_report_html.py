@@ -53,8 +53,10 @@ def test_report_is_self_contained(html: str) -> None:
 
 
 def test_charts_are_inline_svg_with_unique_ids(html: str) -> None:
-    # win/tie/loss for the LLM judge and the human, humans beside the judge, grades, leaderboard
-    assert html.count("<svg") == 5
+    # win/tie/loss for the LLM judge and the human, humans beside the judge, grades, leaderboard; then
+    # by category: one per comparison and source (2 judged by the LLM, 1 by the human) and one per
+    # graded system (3)
+    assert html.count("<svg") == 5 + 3 + 3
     assert "<?xml" not in html and "<!DOCTYPE svg" not in html
     ids = re.findall(r'\sid="([^"]+)"', html)
     duplicates = {i for i in ids if ids.count(i) > 1}
@@ -103,7 +105,8 @@ def test_clean_svg_prefixes_ids_and_references() -> None:
     )
     out = clean_svg(raw, "k", 'a "label"')
     assert out == (
-        '<svg class="chart" role="img" aria-label="a &quot;label&quot;" viewBox="0 0 10 5">'
+        '<svg class="chart" style="width:10pt;max-width:100%" role="img" aria-label="a &quot;label&quot;"'
+        ' viewBox="0 0 10 5">'
         '<defs><clipPath id="k-p1"/></defs>'
         '<g id="k-g1" clip-path="url(#k-p1)"><use xlink:href="#k-g1"/></g></svg>'
     )

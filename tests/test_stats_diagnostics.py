@@ -144,3 +144,16 @@ def test_self_preference_uses_response_model_ids():
 )
 def test_model_family(spec: str, family: str):
     assert model_family(spec) == family
+
+
+def test_self_preference_is_one_warning_per_family_listing_the_systems():
+    judgments = [
+        judgment("a", a="gpt-a", b="gpt-b", model_spec="openai/gpt-4o"),
+        judgment("a", a="gpt-a", b="gpt-c", model_spec="openai/gpt-4o"),
+        judgment("a", a="gpt-a", b="claude", model_spec="openai/gpt-4o"),
+    ]
+    models = {"gpt-a": "openai/gpt-4o", "gpt-b": "openai/gpt-4-turbo", "gpt-c": "openai/gpt-4o-mini"}
+    models["claude"] = "anthropic/claude-2.1"
+    [d] = judge_diagnostics(judgments, [], models)
+    [warning] = [w for w in d.warnings if "self-preference" in w]
+    assert "'gpt-a', 'gpt-b', 'gpt-c'" in warning and "claude" not in warning

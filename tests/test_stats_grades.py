@@ -35,11 +35,12 @@ def test_unparsed_and_errored_grades_are_counted_not_scored():
     assert dist.shares == {"fail": 0.0, "pass": 0.5, "excellent": 0.5}
 
 
-def test_single_label_has_degenerate_interval():
+def test_single_label_gets_the_wilson_interval_not_a_degenerate_one():
     [dist] = grade_distributions(_lima("eeee"), {})
     assert dist.shares["excellent"] == 1.0
-    assert dist.share_ci["excellent"] == (1.0, 1.0)
-    assert dist.share_ci["fail"] == (0.0, 0.0)
+    z2 = 1.959963984540054**2
+    assert dist.share_ci["excellent"] == pytest.approx((4 / (4 + z2), 1.0))  # Wilson at p = 1, n = 4
+    assert dist.share_ci["fail"] == pytest.approx((0.0, z2 / (4 + z2)))
 
 
 def test_label_order_adds_unseen_labels_and_keeps_unknown_ones():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from evalkit.records import Judgment, Order, Outcome, Response
+from evalkit.stats.intervals import wilson_interval
 from evalkit.stats.judge_compare import compare_judges, is_list_formatted, repeat_disagreement
 from evalkit.stats.pairwise import Verdict
 
@@ -42,7 +43,7 @@ def test_two_judges_side_by_side_sorted_by_human_agreement() -> None:
     assert good.human is not None and biased.human is not None
     assert good.human.items == 4 and good.human.tie_discounted_accuracy == 1.0
     assert good.human.cohens_kappa == pytest.approx(1.0)
-    assert good.human.accuracy_ci == pytest.approx((1.0, 1.0))
+    assert good.human.accuracy_ci == pytest.approx(wilson_interval(1.0, 4))  # 4 items: never [1, 1]
     # The biased judge's orders disagree on every item, so each verdict is a tie:
     # 0.5 for the three decided human labels, 1 for the human tie.
     assert biased.human.tie_discounted_accuracy == pytest.approx((0.5 * 3 + 1) / 4)

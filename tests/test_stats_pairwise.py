@@ -7,6 +7,7 @@ import evalkit.stats as stats
 from evalkit.records import Prompt
 from evalkit.stats import reconcile, split_gap, to_frame, win_rates
 from evalkit.stats.common import StatsInputError
+from evalkit.stats.intervals import wilson_interval
 from tests.stats_helpers import judgment, prompt, verdict, verdicts
 
 
@@ -109,16 +110,19 @@ def test_probability_argmax_tie_gives_tie():
 # --- win rates ---------------------------------------------------------------------------
 
 
-def test_all_wins_give_one_with_degenerate_interval():
+def test_all_wins_give_one_with_the_wilson_interval():
     [rate] = win_rates(verdicts("aaaaaaaaaa"), {})
-    assert (rate.win_rate, rate.ci_low, rate.ci_high) == (1.0, 1.0, 1.0)
+    assert (rate.win_rate, rate.ci_high) == (1.0, 1.0)
+    assert rate.ci_low == pytest.approx(10 / (10 + 1.959963984540054**2))  # Wilson at p = 1, n = 10
     assert (rate.n, rate.wins, rate.ties, rate.losses) == (10, 10, 0, 0)
     assert (rate.win_share, rate.tie_share, rate.loss_share) == (1.0, 0.0, 0.0)
 
 
-def test_all_ties_give_one_half():
+def test_all_ties_give_one_half_with_an_interval_of_positive_width():
     [rate] = win_rates(verdicts("tttttt"), {})
-    assert (rate.win_rate, rate.ci_low, rate.ci_high, rate.tie_share) == (0.5, 0.5, 0.5, 1.0)
+    assert (rate.win_rate, rate.tie_share) == (0.5, 1.0)
+    assert (rate.ci_low, rate.ci_high) == pytest.approx(wilson_interval(0.5, 6))
+    assert rate.ci_high - rate.ci_low > 0.5
 
 
 def test_unresolved_verdicts_are_counted_not_scored():
@@ -222,7 +226,10 @@ def _split_prompts(n_in: int, n_out: int) -> dict[str, Prompt]:
 
 def test_split_gap_of_opposite_groups():
     [gap] = split_gap(verdicts("a" * 10 + "b" * 10), _split_prompts(10, 10), n_boot=2000)
-    assert (gap.rate_x, gap.rate_y, gap.difference, gap.ci_low, gap.ci_high) == (1.0, 0.0, 1.0, 1.0, 1.0)
+    assert (gap.rate_x, gap.rate_y, gap.difference, gap.ci_high) == (1.0, 0.0, 1.0, 1.0)
+    # Newcombe's interval from the two Wilson intervals, not the degenerate [1, 1] of a bootstrap
+    (low_x, _), (_, high_y) = wilson_interval(1.0, 10), wilson_interval(0.0, 10)
+    assert gap.ci_low == pytest.approx(1.0 - math.hypot(1.0 - low_x, high_y))
     # Only 2 of the C(20, 10) relabellings are as extreme: p is the add-one floor.
     assert gap.p_value == pytest.approx(1 / 2001)
 
@@ -250,3 +257,21 @@ def test_seeds_reproduce_split_gap():
     data, prompts = verdicts("aabtb" * 4 + "abbbt" * 4), _split_prompts(20, 20)
     assert split_gap(data, prompts, seed=5) == split_gap(data, prompts, seed=5)
     assert np.isfinite(split_gap(data, prompts)[0].p_value)
+
+
+def test_expected_win_rate_uses_the_verdicts_that_have_probabilities():
+    data = [
+        verdict("a", prompt="p1", probabilities={"a": 0.8, "b": 0.1, "tie": 0.1}),
+        verdict("b", prompt="p2", probabilities={"a": 0.2, "b": 0.6, "tie": 0.2}),
+        verdict("a", prompt="p3"),  # no probabilities: left out of the weighted rate, not blanking it
+    ]
+    [rate] = win_rates(data, {})
+    assert (rate.n, rate.expected_n) == (3, 2)
+    assert rate.expected_win_rate == pytest.approx((0.85 + 0.3) / 2)
+
+
+def test_small_samples_never_get_a_zero_width_interval():
+    for outcomes in ("a", "t", "tt", "at", "aaa", "ttta", "bbbbb"):
+        [rate] = win_rates(verdicts(outcomes), {}, n_boot=200)
+        assert rate.ci_low <= rate.win_rate <= rate.ci_high
+        assert rate.ci_high - rate.ci_low > 0.2, outcomes

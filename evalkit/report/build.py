@@ -18,6 +18,7 @@ from evalkit.report.index import build_index, token_part
 from evalkit.report.pairwise_view import StatSettings, build_pairwise, compute_tables
 from evalkit.runner.meta import RunRecords
 from evalkit.runner.rundir import atomic_write_text
+from evalkit.stats.intervals import SMALL_N
 
 REPORT_FILE = "report.html"
 
@@ -35,7 +36,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(pct=pct, num=num, pvalue=pvalue, tokenize=token_part)
-    env.globals.update(ci=ci)
+    env.globals.update(ci=ci, SMALL_N=SMALL_N)
     return env
 
 

@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import PurePath
 from typing import Any
 
 from evalkit.runner.meta import RunMeta, RunRecords
@@ -71,6 +72,16 @@ class RunHeader:
     counts: tuple[tuple[str, str], ...]
     usage: tuple[tuple[str, str], ...]
     cost: tuple[tuple[str, str], ...]
+
+    @property
+    def prompt_set_name(self) -> str:
+        """The prompt set as printed: a file's name without its folders (the full path goes in a title).
+
+        Names that are not file paths (a built-in set, "org/dataset" on a hub) are kept whole.
+        """
+        path = PurePath(self.prompt_set.replace("\\", "/"))
+        looks_like_file = self.prompt_set.startswith(("/", ".", "~")) or bool(path.suffix)
+        return path.name if looks_like_file and len(path.parts) > 1 else self.prompt_set
 
 
 def build_header(records: RunRecords, title: str | None = None) -> RunHeader:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
-from evalkit.report.charts import WIN_TIE_LOSS_COLORS, Bar, Panel, stacked_bars_svg
+from evalkit.report.charts import WIN_TIE_LOSS_COLORS, Bar, ChartFigure, Panel, stacked_bars_svg
 from evalkit.report.formatting import ci, pct
 from evalkit.report.groups import ALL, group_name, has_both_splits, splits_to_show
 from evalkit.report.index import ReportIndex
 from evalkit.runner.meta import RunRecords
 from evalkit.stats import SplitGap, Verdict, WinRate, length_controlled_win_rate, split_gap, win_rates
+from evalkit.stats.intervals import SMALL_N
 
 RateKey = tuple[str, str, str, str]
 """(model_a, model_b, source, group key): see ``group_key``."""
@@ -46,6 +47,7 @@ class ComparisonView:
     categories: tuple[WinRate, ...]
     gap: SplitGap | None
     length_controlled: WinRate | None
+    category_chart: ChartFigure | None = None
 
     @property
     def overall(self) -> WinRate | None:
@@ -128,7 +130,10 @@ def build_pairwise(
             for pair in index.comparisons
             if (*pair, source, ALL) in tables.rates
         )
-        chart = _chart(views, splits, f"wtl-{index.source_id(source)}") if charts and views else ""
+        chart_id = f"wtl-{index.source_id(source)}"
+        chart = _chart(views, splits, chart_id) if charts and views else ""
+        if charts and len(categories) > 1:
+            views = tuple(_with_category_chart(view, f"{chart_id}-{view.id}-cat") for view in views)
         blocks.append(JudgeComparisons(source, index.source_id(source), views, chart))
     return tuple(blocks)
 
@@ -158,10 +163,11 @@ def _comparison(
 
 
 def rate_note(rate: WinRate) -> str:
-    """The text printed above a bar: win rate, its interval and the sample size."""
+    """The text printed above a bar: win rate, its interval and the sample size (small n flagged)."""
     if rate.n == 0:
         return f"no resolved verdicts ({rate.unresolved} unresolved)"
-    return f"win rate {pct(rate.win_rate)} {ci(rate.ci_low, rate.ci_high)} · n={rate.n}"
+    small = f" (n<{SMALL_N})" if rate.n < SMALL_N else ""
+    return f"win rate {pct(rate.win_rate)} {ci(rate.ci_low, rate.ci_high)} · n={rate.n}{small}"
 
 
 def _chart(views: Sequence[ComparisonView], splits: Sequence[str], chart_id: str) -> str:
@@ -170,11 +176,32 @@ def _chart(views: Sequence[ComparisonView], splits: Sequence[str], chart_id: str
         bars = []
         for view in views:
             rate = next((r for r in view.groups if r.group == group), None)
-            shares = (rate.win_share, rate.tie_share, rate.loss_share) if rate and rate.n else (0.0,) * 3
-            note = rate_note(rate) if rate else "no verdicts"
-            bars.append(Bar(f"{view.model_a} vs {view.model_b}", shares, note))
+            bars.append(rate_bar(f"{view.model_a} vs {view.model_b}", rate))
         panels.append(Panel(group_name(group), tuple(bars)))
-    return stacked_bars_svg(chart_id, panels, _segment_names(views), WIN_TIE_LOSS_COLORS)
+    segments = _segment_names(views)
+    return stacked_bars_svg(chart_id, panels, segments, WIN_TIE_LOSS_COLORS, WHISKER_LABEL)
+
+
+WHISKER_LABEL = "win rate and its CI"
+
+
+def rate_bar(label: str, rate: WinRate | None) -> Bar:
+    """A win/tie/loss bar with the win rate and its interval as a whisker."""
+    if rate is None or not rate.n:
+        return Bar(label, (0.0,) * 3, rate_note(rate) if rate else "no verdicts")
+    shares = (rate.win_share, rate.tie_share, rate.loss_share)
+    return Bar(label, shares, rate_note(rate), rate.win_rate, (rate.ci_low, rate.ci_high))
+
+
+def _with_category_chart(view: ComparisonView, chart_id: str) -> ComparisonView:
+    """The comparison with one bar per category (same whiskers as the main chart)."""
+    if not view.categories:
+        return view
+    panel = Panel(
+        f"{view.model_a} vs {view.model_b}, by category", tuple(rate_bar(r.group, r) for r in view.categories)
+    )
+    chart = stacked_bars_svg(chart_id, [panel], _segment_names([view]), WIN_TIE_LOSS_COLORS, WHISKER_LABEL)
+    return replace(view, category_chart=ChartFigure(f"{view.model_a} vs {view.model_b}", chart))
 
 
 def _segment_names(views: Sequence[ComparisonView]) -> list[str]:

@@ -29,6 +29,7 @@ from evalkit.stats.common import (
     identity_draws,
     percentile_columns,
 )
+from evalkit.stats.intervals import rate_interval
 from evalkit.stats.pairwise import Verdict
 from evalkit.stats.rating_pairs import (
     PAIRWISE_LABELS,
@@ -170,6 +171,10 @@ def _grade_cells(grades: Sequence[Grade], prompts: Mapping[str, Prompt], by: Gro
     return cells
 
 
+_SHARES = frozenset({"tie_discounted_accuracy", "agreement", "agreement_without_ties"})
+"""Measures that are shares in [0, 1] (kappa and alpha are not: they keep the percentile interval)."""
+
+
 def _measures(cell: _Cell) -> dict[str, Measure]:
     labels = cell.labels
     measures: dict[str, Measure] = {}
@@ -208,7 +213,14 @@ def _cell_stats(cell: _Cell, n_boot: int, confidence: float, seed: int) -> list[
         return np.stack([measure(confusion) for measure in measures.values()], axis=1)
 
     point = statistic(identity_draws(n_prompts))[0]
-    intervals = _intervals(bootstrap(n_prompts, n_boot, seed, statistic), len(measures), confidence)
+    samples = bootstrap(n_prompts, n_boot, seed, statistic)
+    intervals = _intervals(samples, len(measures), confidence)
+    intervals = [  # shares of agreeing items: the small-n-safe interval of every rate in the report
+        rate_interval(float(point[i]), samples[:, i], n_prompts, confidence)
+        if name in _SHARES and samples.size
+        else interval
+        for i, (name, interval) in enumerate(zip(measures, intervals, strict=True))
+    ]
     total = table.sum(axis=0).reshape(1, k, k)
     counts = {name: len(cell.pairs.x) for name in measures}
     if "agreement_without_ties" in counts:

@@ -116,7 +116,7 @@ def judge_diagnostics(
             continue
         by_source.setdefault(judgment.source, []).append(judgment)
     lengths = response_lengths(responses)
-    models = _system_models(responses, system_models or {})
+    models = system_models_of(responses, system_models or {})
     return [_diagnose(source, items, lengths, models, n_boot, seed) for source, items in by_source.items()]
 
 
@@ -184,7 +184,8 @@ def _length_coefficient(
     return float(point[1]), interval
 
 
-def _system_models(responses: Sequence[Response], given: Mapping[str, str]) -> dict[str, set[str]]:
+def system_models_of(responses: Sequence[Response], given: Mapping[str, str]) -> dict[str, set[str]]:
+    """System name -> the model specs and ids it was seen with (its name when none is known)."""
     models: dict[str, set[str]] = {system: {spec} for system, spec in given.items() if spec}
     for response in responses:
         if response.model_id:
@@ -192,7 +193,16 @@ def _system_models(responses: Sequence[Response], given: Mapping[str, str]) -> d
     return models
 
 
-def _self_preference(judgments: Sequence[Judgment], models: Mapping[str, set[str]]) -> list[str]:
+def self_preference_families(
+    judgments: Sequence[Judgment], models: Mapping[str, set[str]]
+) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+    """Model family -> (judge model specs, systems) where a judge and judged systems share a family.
+
+    Args:
+        judgments: One judge's pairwise judgments (their provenance names its model).
+        models: System name -> its model specs and ids (see ``judge_diagnostics``).
+
+    """
     judge_specs = {
         spec
         for j in judgments
@@ -201,17 +211,25 @@ def _self_preference(judgments: Sequence[Judgment], models: Mapping[str, set[str
         if spec
     }
     judge_families = {model_family(spec) for spec in judge_specs} - {""}
-    systems = dict.fromkeys(name for j in judgments for name in (j.model_a, j.model_b))
-    warnings = []
-    for system in systems:
-        specs = models.get(system) or {system}
-        shared = sorted(judge_families & {model_family(spec) for spec in specs})
-        if shared:
-            warnings.append(
-                f"possible self-preference: the judge ({', '.join(sorted(judge_specs))}) and system "
-                f"{system!r} ({', '.join(sorted(specs))}) are both {shared[0]} models"
-            )
-    return warnings
+    found: dict[str, list[str]] = {}
+    for system in dict.fromkeys(name for j in judgments for name in (j.model_a, j.model_b)):
+        for family in sorted(
+            judge_families & {model_family(spec) for spec in models.get(system) or {system}}
+        ):
+            found.setdefault(family, []).append(system)
+    specs = tuple(sorted(judge_specs))
+    return {family: (tuple(s for s in specs if model_family(s) == family), tuple(systems))
+            for family, systems in found.items()}  # fmt: skip
+
+
+def _self_preference(judgments: Sequence[Judgment], models: Mapping[str, set[str]]) -> list[str]:
+    """One warning per model family the judge shares with judged systems, listing those systems."""
+    return [
+        f"possible self-preference: the judge ({', '.join(specs)}) and "
+        f"{'system' if len(systems) == 1 else 'systems'} {', '.join(map(repr, systems))} "
+        f"are all {family} models"
+        for family, (specs, systems) in self_preference_families(judgments, models).items()
+    ]
 
 
 def _rate_warnings(d: JudgeDiagnostics) -> list[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -10,7 +9,8 @@ import numpy as np
 
 from evalkit.records import IN_DISTRIBUTION, OUT_OF_DISTRIBUTION, Prompt
 from evalkit.stats.clusters import permutation_p_value
-from evalkit.stats.common import bootstrap, check_confidence, percentile_interval
+from evalkit.stats.common import bootstrap, check_confidence
+from evalkit.stats.intervals import difference_interval
 from evalkit.stats.pairwise import Verdict, partition_verdicts, score_table
 
 
@@ -18,8 +18,9 @@ from evalkit.stats.pairwise import Verdict, partition_verdicts, score_table
 class SplitGap:
     """Difference of win rates between two prompt groups, with CI and permutation p-value.
 
-    ``difference`` is rate_x - rate_y. The interval resamples prompts within each group; the
-    two-sided p-value reshuffles the group labels of whole prompts.
+    ``difference`` is rate_x - rate_y. The interval combines the two rates' intervals
+    (Newcombe's method, evalkit.stats.intervals), each from prompts resampled within its group;
+    the two-sided p-value reshuffles the group labels of whole prompts.
     """
 
     model_a: str
@@ -85,6 +86,7 @@ def _split_gap(
     rng = np.random.default_rng(seed)
     boot_x = bootstrap(table_x.counts.size, n_boot, rng, table_x.rates)
     boot_y = bootstrap(table_y.counts.size, n_boot, rng, table_y.rates)
-    low, high = percentile_interval(boot_x - boot_y, confidence) if n_boot else (math.nan, math.nan)
+    clusters_x, clusters_y = table_x.counts.size, table_y.counts.size
+    low, high = difference_interval((rate_x, boot_x, clusters_x), (rate_y, boot_y, clusters_y), confidence)
     p_value = permutation_p_value(table_x, table_y, rate_x - rate_y, n_boot, rng)
     return SplitGap(*pair, *groups, rate_x, rate_y, rate_x - rate_y, low, high, p_value)

@@ -1,4 +1,9 @@
-"""Distributions of absolute grades per system, scale, judge and group, with bootstrap CIs."""
+"""Distributions of absolute grades per system, scale, judge and group, with intervals.
+
+Shares and mean scores get Wilson intervals at the cluster bootstrap's effective sample size
+(evalkit.stats.intervals); a mean is mapped to [0, 1] by the lowest and highest score seen on
+its scale, so a mean of identical scores still gets an interval of positive width.
+"""
 
 from __future__ import annotations
 
@@ -20,9 +25,9 @@ from evalkit.stats.common import (
     cluster_sums,
     group_label,
     identity_draws,
-    percentile_columns,
     ratio,
 )
+from evalkit.stats.intervals import scaled_interval
 
 KNOWN_LABEL_ORDERS: tuple[tuple[str, ...], ...] = (("fail", "pass", "excellent"),)
 """Label orders used when the caller gives none and the observed labels fit one of them."""
@@ -36,7 +41,7 @@ class GradeDistribution:
     scored). Shares are over parsed grades that carry a label; ``mean_score`` averages the
     numeric scores present (None when no grade has one). ``aspect_means`` / ``aspect_ci``
     (added to the core fields) do the same for each aspect of multi-aspect scales.
-    Intervals resample whole prompts.
+    Intervals resample whole prompts (see the module docstring).
     """
 
     system: str
@@ -93,11 +98,40 @@ def grade_distributions(
         key = (grade.system, _scale_name(grade), grade.source)
         cells.setdefault(key, {}).setdefault(group_label(grade.prompt_id, prompts, by), []).append(grade)
     labels = _label_orders(grades, label_order or {})
+    ranges = _score_ranges(grades)
+    settings = _Settings(n_boot, confidence, seed)
     return [
-        _distribution((*key, group), groups[group], labels[key[1]], n_boot, confidence, seed)
+        _distribution((*key, group), groups[group], labels[key[1]], ranges.get(key[1], {}), settings)
         for key, groups in cells.items()
         for group in sorted(groups)
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class _Settings:
+    n_boot: int
+    confidence: float
+    seed: int
+
+
+def _score_ranges(grades: Sequence[Grade]) -> dict[str, dict[str, tuple[float, float]]]:
+    """Scale name -> score name ("" overall, else the aspect) -> (lowest, highest) value seen.
+
+    The range maps a mean score onto [0, 1] for its interval (evalkit.stats.intervals).
+    """
+    seen: dict[str, dict[str, list[float]]] = {}
+    for grade in grades:
+        if not _usable(grade):
+            continue
+        values = seen.setdefault(_scale_name(grade), {})
+        if grade.score is not None:
+            values.setdefault("", []).append(grade.score)
+        for aspect, value in (grade.aspects or {}).items():
+            values.setdefault(aspect, []).append(value)
+    return {
+        scale: {name: (min(values), max(values)) for name, values in by_name.items()}
+        for scale, by_name in seen.items()
+    }
 
 
 def _scale_name(grade: Grade) -> str:
@@ -142,9 +176,8 @@ def _distribution(
     key: tuple[str, str, str, str],
     cell: Sequence[Grade],
     labels: tuple[str, ...],
-    n_boot: int,
-    confidence: float,
-    seed: int,
+    ranges: Mapping[str, tuple[float, float]],
+    settings: _Settings,
 ) -> GradeDistribution:
     usable = [g for g in cell if _usable(g)]
     labelled = [g for g in usable if g.label is not None]
@@ -152,12 +185,14 @@ def _distribution(
     table = _share_table(labelled, labels)
     nan_pair = (math.nan, math.nan)
     points = table.point() if labelled else [math.nan] * len(labels)
-    intervals = table.intervals(n_boot, confidence, seed) if labelled else [nan_pair] * len(labels)
+    intervals = (
+        table.intervals(settings, [(0.0, 1.0)] * len(labels)) if labelled else [nan_pair] * len(labels)
+    )
     shares = dict(zip(labels, points, strict=True))
     share_ci = dict(zip(labels, intervals, strict=True))
     means = _mean_tables(usable)
     mean_values = {name: t.point()[0] for name, t in means.items()}
-    mean_ci = {name: t.intervals(n_boot, confidence, seed)[0] for name, t in means.items()}
+    mean_ci = {name: t.intervals(settings, [ranges.get(name, nan_pair)])[0] for name, t in means.items()}
     overall = mean_values.pop("", None)
     overall_ci = mean_ci.pop("", None)
     return GradeDistribution(
@@ -189,11 +224,18 @@ class _RatioTable:
     def point(self) -> list[float]:
         return [float(v) for v in self.replicate(identity_draws(self.denominators.size))[0]]
 
-    def intervals(self, n_boot: int, confidence: float, seed: int) -> list[tuple[float, float]]:
-        samples = bootstrap(self.denominators.size, n_boot, seed, self.replicate)
+    def intervals(
+        self, settings: _Settings, bounds: Sequence[tuple[float, float]]
+    ) -> list[tuple[float, float]]:
+        """Per column: Wilson at the bootstrap's effective size, on the column's (low, high) range."""
+        samples = bootstrap(self.denominators.size, settings.n_boot, settings.seed, self.replicate)
         if samples.size == 0:
             return [(math.nan, math.nan)] * self.numerators.shape[1]
-        return percentile_columns(samples, confidence)
+        clusters = self.denominators.size
+        return [
+            scaled_interval(point, samples[:, col], clusters, bounds[col], settings.confidence)
+            for col, point in enumerate(self.point())
+        ]
 
 
 def _share_table(labelled: Sequence[Grade], labels: tuple[str, ...]) -> _RatioTable:

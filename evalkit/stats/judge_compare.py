@@ -20,6 +20,7 @@ from evalkit.records import Judgment, Outcome, Response, swap_outcome
 from evalkit.stats.agreement import cohens_kappa, tie_discounted_accuracy
 from evalkit.stats.common import IntArray, bootstrap, cluster_index, percentile_interval, safe_share
 from evalkit.stats.diagnostics import JudgeDiagnostics, judge_diagnostics
+from evalkit.stats.intervals import rate_interval
 from evalkit.stats.pairwise import Verdict, reconcile
 
 HUMAN_PREFIX = "human:"
@@ -179,10 +180,11 @@ def human_agreement(
         return np.asarray(rows, dtype=np.float64).reshape(-1, 2)
 
     samples = bootstrap(n_clusters, n_boot, seed, statistic) if pairs else np.empty((0, 2))
+    accuracy = tie_discounted_accuracy(judged, human)
     return HumanAgreement(
         items=len(pairs),
-        tie_discounted_accuracy=tie_discounted_accuracy(judged, human),
-        accuracy_ci=percentile_interval(samples[:, 0], 0.95) if pairs else (math.nan, math.nan),
+        tie_discounted_accuracy=accuracy,
+        accuracy_ci=rate_interval(accuracy, samples[:, 0], n_clusters) if pairs else (math.nan, math.nan),
         cohens_kappa=cohens_kappa(list(judged), list(human)),
         kappa_ci=percentile_interval(samples[:, 1], 0.95) if pairs else (math.nan, math.nan),
     )

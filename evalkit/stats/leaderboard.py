@@ -26,6 +26,7 @@ from evalkit.stats.common import (
     percentile_interval,
     safe_share,
 )
+from evalkit.stats.intervals import rate_interval
 from evalkit.stats.lengths import length_slope_fit, response_lengths, verdict_lengths
 from evalkit.stats.pairwise import Verdict, WinRate
 
@@ -179,7 +180,8 @@ def _length_controlled(
         point, samples = length_slope_fit(squashed, scores, [v.prompt_id for v, _ in used], n_boot, seed)
         rate = float(expit(point[0]))
         if samples.size:
-            low, high = percentile_interval(expit(samples[:, 0]), confidence)
+            clusters = len({v.prompt_id for v, _ in used})
+            low, high = rate_interval(rate, expit(samples[:, 0]), clusters, confidence)
     return WinRate(
         *key,
         group="all",

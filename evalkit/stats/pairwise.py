@@ -17,9 +17,9 @@ from evalkit.stats.common import (
     check_confidence,
     group_label,
     identity_draws,
-    percentile_columns,
     safe_share,
 )
+from evalkit.stats.intervals import rate_interval
 
 _OUTCOMES: tuple[Outcome, ...] = ("a", "b", "tie")
 _VerdictKey = tuple[str, str, str, str, int, int]
@@ -53,12 +53,14 @@ class Verdict:
 
 @dataclass(frozen=True, slots=True)
 class WinRate:
-    """Win/tie/loss counts of model_a against model_b with a bootstrap interval.
+    """Win/tie/loss counts of model_a against model_b with an interval.
 
     ``win_rate`` is (wins + ties / 2) / n over resolved verdicts; unresolved verdicts are
-    counted, never scored. ``expected_win_rate`` (added to the core fields) averages
-    P(a) + P(tie) / 2 over resolved verdicts when every one of them carries probabilities
-    (logprob-weighted judges), else it is nan; its interval comes from the same replicates.
+    counted, never scored. Its interval is Wilson's at the cluster bootstrap's effective
+    sample size (evalkit.stats.intervals), so it never collapses at small n.
+    ``expected_win_rate`` (added to the core fields) averages P(a) + P(tie) / 2 over the
+    ``expected_n`` resolved verdicts that carry probabilities (logprob-weighted judges); it
+    is nan when none does.
     """
 
     model_a: str
@@ -79,6 +81,7 @@ class WinRate:
     expected_win_rate: float = math.nan
     expected_ci_low: float = math.nan
     expected_ci_high: float = math.nan
+    expected_n: int = 0
 
 
 def reconcile(
@@ -219,11 +222,11 @@ def _win_rate(
     resolved = [verdict for verdict in cell if verdict.outcome is not None]
     tally = Counter(verdict.outcome for verdict in resolved)
     n = len(resolved)
-    table = score_table(resolved)
-    point = table.replicate_rates(identity_draws(table.counts.size))[0]
-    samples = bootstrap(table.counts.size, n_boot if n else 0, seed, table.replicate_rates)
-    (low, high), (exp_low, exp_high) = (
-        percentile_columns(samples, confidence) if samples.size else [(math.nan, math.nan)] * 2
+    scores = [OUTCOME_SCORE[v.outcome] for v in resolved if v.outcome is not None]
+    rate, low, high = _rate_with_interval([v.prompt_id for v in resolved], scores, n_boot, confidence, seed)
+    weighted = [(v.prompt_id, expected_score(v.probabilities)) for v in resolved if v.probabilities]
+    expected = _rate_with_interval(
+        [prompt_id for prompt_id, _ in weighted], [s for _, s in weighted], n_boot, confidence, seed
     )
     return WinRate(
         *key,
@@ -232,13 +235,31 @@ def _win_rate(
         ties=tally["tie"],
         losses=tally["b"],
         unresolved=len(cell) - n,
-        win_rate=float(point[0]),
+        win_rate=rate,
         ci_low=low,
         ci_high=high,
         win_share=safe_share(tally["a"], n),
         tie_share=safe_share(tally["tie"], n),
         loss_share=safe_share(tally["b"], n),
-        expected_win_rate=float(point[1]),
-        expected_ci_low=exp_low,
-        expected_ci_high=exp_high,
+        expected_win_rate=expected[0],
+        expected_ci_low=expected[1],
+        expected_ci_high=expected[2],
+        expected_n=len(weighted),
     )
+
+
+def expected_score(probabilities: Mapping[Outcome, float]) -> float:
+    """model_a's expected score from a verdict's outcome probabilities: P(a) + P(tie) / 2."""
+    return probabilities.get("a", 0.0) + 0.5 * probabilities.get("tie", 0.0)
+
+
+def _rate_with_interval(
+    prompt_ids: Sequence[str], scores: Sequence[float], n_boot: int, confidence: float, seed: int
+) -> tuple[float, float, float]:
+    """Mean score with its interval (see evalkit.stats.intervals); nan without scores."""
+    if not scores:
+        return (math.nan, math.nan, math.nan)
+    table = ScoreTable.of(prompt_ids, scores, None)
+    rate = float(table.rates(identity_draws(table.counts.size))[0])
+    samples = bootstrap(table.counts.size, n_boot, seed, table.rates)
+    return (rate, *rate_interval(rate, samples, table.counts.size, confidence))
