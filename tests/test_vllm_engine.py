@@ -18,7 +18,14 @@ import pytest
 from evalkit.errors import GenerationError
 from evalkit.generators.base import Completion, CompletionRequest, SamplingParams, ScoredContinuation
 from evalkit.records import Message
-from tests.vllm_helpers import AGREEMENT_PROMPTS, leading_agreement
+from tests.vllm_helpers import (
+    AGREEMENT_PROMPTS,
+    SCORED_ANSWER,
+    SCORED_PROMPT,
+    assert_scores_agree,
+    leading_agreement,
+    llamacpp_scores,
+)
 
 pytestmark = [pytest.mark.vllm, pytest.mark.timeout(1800)]
 
@@ -326,6 +333,22 @@ def _engine_processes() -> list[str]:
     return found
 
 
+def test_scores_agree_with_the_llamacpp_scorer_on_the_same_model(generator: VllmGenerator) -> None:
+    pytest.importorskip(
+        "llama_cpp", reason="compares with the llama.cpp backend: pip install 'evalkit[local]'"
+    )
+    request = CompletionRequest(prompt=SCORED_PROMPT, params=SamplingParams(temperature=0.0))
+
+    async def both() -> tuple[ScoredContinuation, str, ScoredContinuation, str]:
+        theirs, their_vocab = await llamacpp_scores(request)
+        ours = await generator.score_continuation(request, SCORED_ANSWER)
+        return ours, await generator.tokenizer_fingerprint(), theirs, their_vocab
+
+    ours, our_vocab, theirs, their_vocab = asyncio.run(both())
+    assert our_vocab == their_vocab  # so a vLLM base may be paired with a llama.cpp aligned system
+    assert_scores_agree(ours, theirs)
+
+
 async def test_closing_the_last_user_stops_the_engine(generator: VllmGenerator) -> None:
     await generator.complete(greedy("Hi", max_tokens=1))  # make sure the engine is up
     assert _engine_processes()
@@ -336,48 +359,3 @@ async def test_closing_the_last_user_stops_the_engine(generator: VllmGenerator) 
         await asyncio.sleep(0.5)
     assert not _engine_processes()
     await generator.aclose()  # a second close is harmless
-
-
-SCORED_PROMPT = "Question: What is the capital of France?\nAnswer:"
-SCORED_ANSWER = " The capital of France is Paris, a city known for the Eiffel Tower and its museums."
-
-
-def test_scores_agree_with_the_llamacpp_scorer_on_the_same_model(generator: VllmGenerator) -> None:
-    pytest.importorskip(
-        "llama_cpp", reason="compares with the llama.cpp backend: pip install 'evalkit[local]'"
-    )
-    from evalkit.stats.shift import classify
-
-    request = CompletionRequest(prompt=SCORED_PROMPT, params=SamplingParams(temperature=0.0))
-
-    async def both() -> tuple[ScoredContinuation, ScoredContinuation, str, str]:
-        local = create_generator("local/gemma-3-270m", {})
-        try:
-            theirs = await local.score_continuation(request, SCORED_ANSWER)
-            ours = await generator.score_continuation(request, SCORED_ANSWER)
-            digests = (await generator.tokenizer_fingerprint(), await local.tokenizer_fingerprint())
-            return ours, theirs, *digests  # type: ignore[return-value]
-        finally:
-            await local.aclose()
-
-    ours, theirs, our_vocab, their_vocab = asyncio.run(both())
-    assert our_vocab == their_vocab  # the shift analysis accepts a vLLM base with a llama.cpp aligned system
-    assert ours.tokens == theirs.tokens and "".join(ours.tokens) == SCORED_ANSWER
-    assert ours.prompt_tokens == theirs.prompt_tokens
-    assert all(rank >= 1 for rank in ours.ranks) and all(lp <= 0 for lp in ours.logprobs)
-    # The top choice is rank 1 by definition: where vLLM ranks the token first, it is its top token.
-    assert all(
-        top == token
-        for token, rank, top in zip(ours.tokens, ours.ranks, ours.top_tokens, strict=True)
-        if rank == 1
-    )
-    # llama.cpp multiplies by 8-bit-quantized activations, vLLM by float32 ones: near ties may
-    # swap, so classes must agree on almost every token and log-probabilities stay close.
-    same_class = [classify(a) == classify(b) for a, b in zip(ours.ranks, theirs.ranks, strict=True)]
-    print(
-        f"\nshift classes agree on {sum(same_class)} of {len(same_class)} tokens; "
-        f"ranks {ours.ranks} vs {theirs.ranks}"
-    )
-    assert sum(same_class) >= len(same_class) - 1
-    assert sum(a == b for a, b in zip(ours.ranks, theirs.ranks, strict=True)) >= len(ours.ranks) * 3 // 4
-    assert max(abs(a - b) for a, b in zip(ours.logprobs, theirs.logprobs, strict=True)) < 0.5

@@ -334,7 +334,7 @@ def test_prompt_logprobs_become_ranks_logprobs_and_top_choices() -> None:
         {2: _scored_entry(-2.0, 3), 4: _scored_entry(-0.2, 1)},  # the answer's first token ranks 3rd
         {3: _scored_entry(-0.1, 1)},  # its second is the top choice
     ]
-    scored = scored_continuation(tokenizer, [0, 1], [2, 3], steps)
+    scored = scored_continuation([0, 1], [2, 3], steps, lambda token: tokenizer.decode([token]))
     assert scored.tokens == (" there", "!")
     assert scored.ranks == (3, 1)
     assert scored.logprobs == (-2.0, -0.1)
@@ -343,12 +343,11 @@ def test_prompt_logprobs_become_ranks_logprobs_and_top_choices() -> None:
 
 
 def test_prompt_logprobs_that_miss_positions_or_tokens_are_an_error() -> None:
-    tokenizer = _Pieces(["<bos>", "a", "b"])
     with pytest.raises(GenerationError, match="2 of 3 positions"):
-        scored_continuation(tokenizer, [0, 1], [2], [None, {1: _scored_entry(-1.0, 1)}])
+        scored_continuation([0, 1], [2], [None, {1: _scored_entry(-1.0, 1)}], str)
     with pytest.raises(GenerationError, match="lack the actual token at position 2"):
         scored_continuation(
-            tokenizer, [0, 1], [2], [None, {1: _scored_entry(-1.0, 1)}, {1: _scored_entry(-0.3, 1)}]
+            [0, 1], [2], [None, {1: _scored_entry(-1.0, 1)}, {1: _scored_entry(-0.3, 1)}], str
         )
 
 

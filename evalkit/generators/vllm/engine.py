@@ -42,7 +42,12 @@ from evalkit.generators.vllm.runtime import (
     sampling_params,
     to_completion,
 )
-from evalkit.generators.vllm.scoring import scored_continuation, scoring_params, vocabulary_fingerprint
+from evalkit.generators.vllm.scoring import (
+    scored_continuation,
+    scoring_params,
+    token_text,
+    vocabulary_fingerprint,
+)
 
 
 @dataclass
@@ -181,7 +186,9 @@ class VllmGenerator(Generator):
                 )
             except Exception as exc:  # vLLM raises whatever its internals raise
                 raise GenerationError(f"vLLM could not score the answer: {exc}") from exc
-            return scored_continuation(tokenizer, prompt_ids, answer_ids, output.prompt_logprobs)
+            return scored_continuation(
+                prompt_ids, answer_ids, output.prompt_logprobs, lambda token: token_text(tokenizer, token)
+            )
 
     async def tokenizer_fingerprint(self) -> str:
         """sha256 of the vocabulary's token texts, the same digest the llama.cpp backend computes."""
