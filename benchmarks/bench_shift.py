@@ -11,17 +11,22 @@ tokens, interleaved round by round (medians printed):
 - prompt evaluation: ``Llama.eval`` over the same tokens, no logits kept (what llama.cpp
   spends to read the text at all: the floor);
 - logits_all evaluation: a second model loaded with ``logits_all=True``, ``Llama.eval``, then
-  ranks from ``Llama.scores`` in numpy (llama-cpp-python's own way to get per-token logits).
+  ranks from ``Llama.scores`` in numpy (llama-cpp-python's own way to get per-token logits);
+- logits only: llama.cpp decoding exactly as shift scoring does (logits at the answer
+  positions, same chunks), with no ranking at all: the ceiling of any exact scorer that lets
+  llama.cpp project onto the vocabulary.
 
 Prints answer tokens per second for each, the ratios, and peak memory. For a 262k-token
 vocabulary the projection onto the vocabulary at every scored position costs more than the rest
-of a 270M model, so the ratio to bare prompt evaluation is bounded well below 1 by arithmetic;
-the ratio to logits_all is the like-for-like comparison.
+of a 270M model, so the ratio to bare prompt evaluation is bounded well below 1 by arithmetic
+(the "logits only" ratio measures that bound); the ratio to logits_all is the like-for-like
+comparison.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import resource
 import statistics
 import time
@@ -66,6 +71,26 @@ def prompt_eval(llama: Any, pairs: list[Pair]) -> None:
         llama.reset()
         llama.eval([*prompt, *answer])
     llama.reset()
+
+
+def logits_only(llama: Any, pairs: list[Pair]) -> None:
+    """Logits at every answer-predicting position, chunked as ``score_tokens`` chunks, never ranked."""
+    llama_cpp = import_llama_cpp()
+    batch = llama._batch.batch
+    for prompt, answer in pairs:
+        tokens = [*prompt, *answer]
+        llama.reset()
+        llama._ctx.kv_cache_clear()
+        cuts = [0, *range(len(prompt), len(tokens) - 1, OUTPUTS_PER_DECODE), len(tokens) - 1]
+        for start, stop in itertools.pairwise(cuts):
+            for slot, position in enumerate(range(start, stop)):
+                batch.token[slot], batch.pos[slot], batch.n_seq_id[slot] = tokens[position], position, 1
+                batch.seq_id[slot][0] = 0
+                batch.logits[slot] = position >= len(prompt) - 1
+            batch.n_tokens = stop - start
+            assert llama_cpp.llama_decode(llama._ctx.ctx, batch) == 0
+    llama.reset()
+    llama._ctx.kv_cache_clear()
 
 
 def logits_all_eval(llama: Any, pairs: list[Pair]) -> None:
@@ -127,12 +152,14 @@ def main() -> None:
         "shift scoring": [],
         "prompt evaluation": [],
         "logits_all evaluation": [],
+        "logits only": [],
     }
     for _ in range(args.rounds):
         times["shift scoring"].append(timed(shift_scoring, llama, pairs))
         times["prompt evaluation"].append(timed(prompt_eval, llama, pairs))
         if reference is not None:
             times["logits_all evaluation"].append(timed(logits_all_eval, reference, pairs))
+        times["logits only"].append(timed(logits_only, llama, pairs))
     medians = {name: statistics.median(values) for name, values in times.items() if values}
     for name, seconds in medians.items():
         rate = answer_tokens / seconds
@@ -144,6 +171,11 @@ def main() -> None:
         print(
             f"ratio shift scoring / logits_all evaluation: {medians['logits_all evaluation'] / scoring:.2f}"
         )
+    print(
+        "ceiling: logits only / prompt evaluation: "
+        f"{medians['prompt evaluation'] / medians['logits only']:.2f}; "
+        f"shift scoring reaches {medians['logits only'] / scoring:.2f} of the ceiling"
+    )
     print(f"peak memory with the logits_all model loaded too: {peak_mib():.0f} MiB")
     print_agreement(llama, pairs)
 

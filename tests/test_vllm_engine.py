@@ -16,9 +16,16 @@ from typing import Any
 import pytest
 
 from evalkit.errors import GenerationError
-from evalkit.generators.base import Completion, CompletionRequest, SamplingParams
+from evalkit.generators.base import Completion, CompletionRequest, SamplingParams, ScoredContinuation
 from evalkit.records import Message
-from tests.vllm_helpers import AGREEMENT_PROMPTS, leading_agreement
+from tests.vllm_helpers import (
+    AGREEMENT_PROMPTS,
+    SCORED_ANSWER,
+    SCORED_PROMPT,
+    assert_scores_agree,
+    leading_agreement,
+    llamacpp_scores,
+)
 
 pytestmark = [pytest.mark.vllm, pytest.mark.timeout(1800)]
 
@@ -324,6 +331,22 @@ def _engine_processes() -> list[str]:
         except psutil.NoSuchProcess:
             continue
     return found
+
+
+def test_scores_agree_with_the_llamacpp_scorer_on_the_same_model(generator: VllmGenerator) -> None:
+    pytest.importorskip(
+        "llama_cpp", reason="compares with the llama.cpp backend: pip install 'evalkit[local]'"
+    )
+    request = CompletionRequest(prompt=SCORED_PROMPT, params=SamplingParams(temperature=0.0))
+
+    async def both() -> tuple[ScoredContinuation, str, ScoredContinuation, str]:
+        theirs, their_vocab = await llamacpp_scores(request)
+        ours = await generator.score_continuation(request, SCORED_ANSWER)
+        return ours, await generator.tokenizer_fingerprint(), theirs, their_vocab
+
+    ours, our_vocab, theirs, their_vocab = asyncio.run(both())
+    assert our_vocab == their_vocab  # so a vLLM base may be paired with a llama.cpp aligned system
+    assert_scores_agree(ours, theirs)
 
 
 async def test_closing_the_last_user_stops_the_engine(generator: VllmGenerator) -> None:

@@ -15,6 +15,7 @@ import pytest
 
 from evalkit.generators.base import Completion, CompletionRequest, SamplingParams
 from evalkit.records import Message
+from tests.vllm_helpers import SCORED_ANSWER, SCORED_PROMPT, assert_scores_agree, llamacpp_scores
 
 pytestmark = [pytest.mark.vllm, pytest.mark.timeout(1800)]
 
@@ -63,6 +64,18 @@ async def test_chat_with_logprobs(served: VllmServerGenerator) -> None:
     for step in done.logprobs:
         assert len(step.top) == 2
         assert sum(math.exp(p) for _, p in step.top) <= 1.0 + 1e-4
+
+
+async def test_scores_agree_with_the_llamacpp_scorer_on_the_same_model(served: VllmServerGenerator) -> None:
+    pytest.importorskip(
+        "llama_cpp", reason="compares with the llama.cpp backend: pip install 'evalkit[local]'"
+    )
+    request = CompletionRequest(prompt=SCORED_PROMPT, params=SamplingParams(temperature=0.0))
+    theirs, _ = await llamacpp_scores(request)
+    assert_scores_agree(await served.score_continuation(request, SCORED_ANSWER), theirs)
+    chat = CompletionRequest(messages=(Message(role="user", content="Name a colour."),))
+    scored = await served.score_continuation(chat, "Blue.")
+    assert "".join(scored.tokens) == "Blue." and scored.prompt_tokens > 5
 
 
 async def test_attaching_by_url_uses_the_running_server(served: VllmServerGenerator) -> None:

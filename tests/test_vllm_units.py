@@ -22,6 +22,7 @@ from evalkit.generators.vllm import engine as vllm_engine
 from evalkit.generators.vllm.config import PACKAGED_DEFAULTS, VllmOptions, directory_fingerprint
 from evalkit.generators.vllm.hf_convert import GEMMA_CHAT_TEMPLATE, hf_tensor_name
 from evalkit.generators.vllm.runtime import MicroBatcher, derived_seed, to_completion, token_logprobs
+from evalkit.generators.vllm.scoring import scored_continuation, vocabulary_fingerprint
 from evalkit.generators.vllm.server import ServerProcess, _api_root, free_port, server_command
 from evalkit.records import Message
 from tests.vllm_helpers import leading_agreement
@@ -303,3 +304,54 @@ def test_a_failed_conversion_leaves_nothing_half_written(
     with pytest.raises(OSError, match="disk full"):
         hf_convert.ensure_hf_model(gguf, root=tmp_path / "cache")
     assert list((tmp_path / "cache").iterdir()) == []
+
+
+class _Pieces:
+    """A tokenizer over a fixed list of token texts (ids are list positions)."""
+
+    def __init__(self, pieces: list[str]) -> None:
+        self.pieces = pieces
+
+    def __len__(self) -> int:
+        return len(self.pieces)
+
+    def decode(self, ids: list[int], skip_special_tokens: bool = False) -> str:
+        return "".join(self.pieces[i] for i in ids).replace("\u2581", " ")
+
+    def convert_ids_to_tokens(self, ids: list[int]) -> list[str]:
+        return [self.pieces[i] for i in ids]
+
+
+def _scored_entry(logprob: float, rank: int) -> SimpleNamespace:
+    return SimpleNamespace(logprob=logprob, rank=rank, decoded_token=None)
+
+
+def test_prompt_logprobs_become_ranks_logprobs_and_top_choices() -> None:
+    tokenizer = _Pieces(["<bos>", "\u2581Hi", "\u2581there", "!", "\u2581you"])
+    steps = [
+        None,  # the first prompt token has no prediction
+        {1: _scored_entry(-0.5, 1)},
+        {2: _scored_entry(-2.0, 3), 4: _scored_entry(-0.2, 1)},  # the answer's first token ranks 3rd
+        {3: _scored_entry(-0.1, 1)},  # its second is the top choice
+    ]
+    scored = scored_continuation([0, 1], [2, 3], steps, lambda token: tokenizer.decode([token]))
+    assert scored.tokens == (" there", "!")
+    assert scored.ranks == (3, 1)
+    assert scored.logprobs == (-2.0, -0.1)
+    assert scored.top_tokens == (" you", "!")
+    assert scored.prompt_tokens == 2
+
+
+def test_prompt_logprobs_that_miss_positions_or_tokens_are_an_error() -> None:
+    with pytest.raises(GenerationError, match="2 of 3 positions"):
+        scored_continuation([0, 1], [2], [None, {1: _scored_entry(-1.0, 1)}], str)
+    with pytest.raises(GenerationError, match="lack the actual token at position 2"):
+        scored_continuation(
+            [0, 1], [2], [None, {1: _scored_entry(-1.0, 1)}, {1: _scored_entry(-0.3, 1)}], str
+        )
+
+
+def test_vocabulary_digest_spells_spaces_as_sentencepiece_does() -> None:
+    spaced = vocabulary_fingerprint(_Pieces(["<bos>", "\u2581the", "  "]))
+    assert spaced == vocabulary_fingerprint(_Pieces(["<bos>", "\u2581the", "\u2581\u2581"]))
+    assert spaced != vocabulary_fingerprint(_Pieces(["<bos>", "\u2581the", "\u2581"]))

@@ -103,7 +103,8 @@ async def check_pair(base: SystemConfig, aligned: SystemConfig, generators: Gene
     if not scorer.capabilities.scores_continuation:
         raise ConfigError(
             f"the base system {base.name} uses {base.model}, which cannot score a given answer; "
-            "token shift needs a backend that can (llama.cpp: local/..., gguf/...)"
+            "token shift needs a backend that can "
+            "(llama.cpp: local/..., gguf/...; vLLM: vllm/..., vllm-server/...)"
         )
     writer = generators(aligned.model, aligned.options)
     await check_tokenizers(scorer, writer, (base.name, aligned.name))

@@ -221,7 +221,7 @@ class Generator(ABC):
         """
         raise GenerationError(
             f"{self.spec} cannot score a given continuation; use a backend that can "
-            "(llama.cpp: local/..., gguf/...)"
+            "(llama.cpp: local/..., gguf/...; vLLM: vllm/..., vllm-server/...)"
         )
 
     async def tokenizer_fingerprint(self) -> str | None:

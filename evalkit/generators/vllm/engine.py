@@ -31,7 +31,7 @@ from importlib import metadata as importlib_metadata
 from typing import Any
 
 from evalkit.errors import GenerationError, MissingDependencyError
-from evalkit.generators.base import Capabilities, Completion, CompletionRequest, Generator
+from evalkit.generators.base import Capabilities, Completion, CompletionRequest, Generator, ScoredContinuation
 from evalkit.generators.options import parse_options
 from evalkit.generators.vllm.config import OUTPUT_CHANGING, VllmOptions, resolve_model
 from evalkit.generators.vllm.config import Options as Options  # this provider's options model
@@ -41,6 +41,12 @@ from evalkit.generators.vllm.runtime import (
     import_vllm,
     sampling_params,
     to_completion,
+)
+from evalkit.generators.vllm.scoring import (
+    scored_continuation,
+    scoring_params,
+    token_text,
+    vocabulary_fingerprint,
 )
 
 
@@ -151,6 +157,47 @@ class VllmGenerator(Generator):
                 latency_s=latency,
                 top_logprobs=job.request.top_logprobs,
             )
+
+    async def score_continuation(self, request: CompletionRequest, continuation: str) -> ScoredContinuation:
+        """Rank and log-probability of each token of ``continuation`` after the rendered request.
+
+        Raises:
+            GenerationError: The text does not fit the engine's context, or vLLM fails.
+
+        """
+        return await asyncio.to_thread(self._score_blocking, request, continuation)
+
+    def _score_blocking(self, request: CompletionRequest, continuation: str) -> ScoredContinuation:
+        engine = self._shared()
+        with engine.lock:
+            llm = engine.llm()
+            _, prompt_ids = self._prepare(llm, request)
+            tokenizer = llm.get_tokenizer()
+            answer_ids = list(tokenizer.encode(continuation, add_special_tokens=False))
+            limit = int(llm.llm_engine.model_config.max_model_len)
+            if len(prompt_ids) + len(answer_ids) >= limit:
+                raise GenerationError(
+                    f"prompt + answer are {len(prompt_ids) + len(answer_ids)} tokens, more than this "
+                    f"engine's max_model_len of {limit}; raise the option max_model_len"
+                )
+            try:
+                [output] = llm.generate(
+                    [{"prompt_token_ids": [*prompt_ids, *answer_ids]}], scoring_params(), use_tqdm=False
+                )
+            except Exception as exc:  # vLLM raises whatever its internals raise
+                raise GenerationError(f"vLLM could not score the answer: {exc}") from exc
+            return scored_continuation(
+                prompt_ids, answer_ids, output.prompt_logprobs, lambda token: token_text(tokenizer, token)
+            )
+
+    async def tokenizer_fingerprint(self) -> str:
+        """sha256 of the vocabulary's token texts, the same digest the llama.cpp backend computes."""
+        return await asyncio.to_thread(self._tokenizer_blocking)
+
+    def _tokenizer_blocking(self) -> str:
+        engine = self._shared()
+        with engine.lock:
+            return vocabulary_fingerprint(engine.llm().get_tokenizer())
 
     def _prepare(self, llm: Any, request: CompletionRequest) -> tuple[str, list[int]]:
         """The rendered prompt (BOS spelled out when the tokenizer adds one) and its token ids."""

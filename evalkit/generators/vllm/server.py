@@ -35,7 +35,7 @@ from pydantic import Field, StrictFloat, StrictInt, StrictStr, create_model
 
 from evalkit.errors import EvalkitError, MissingDependencyError
 from evalkit.generators.api.openai_api import create_compatible
-from evalkit.generators.base import Capabilities, Completion, CompletionRequest, Generator
+from evalkit.generators.base import Capabilities, Completion, CompletionRequest, Generator, ScoredContinuation
 from evalkit.generators.options import ApiOptions, ProviderOptions, parse_options
 from evalkit.generators.vllm.config import (
     ENGINE_FIELDS,
@@ -44,6 +44,7 @@ from evalkit.generators.vllm.config import (
     VllmOptions,
     resolve_model,
 )
+from evalkit.generators.vllm.scoring import score_on_server
 
 CLIENT_OPTIONS = (
     "timeout", "max_concurrency", "max_attempts", "retry_initial_wait", "retry_max_wait", "http_transport",
@@ -184,6 +185,7 @@ class VllmServerGenerator(Generator):
         self.client_options = {k: v for k, v in options.items() if k in CLIENT_OPTIONS}
         self.server: ServerProcess | None = None
         self._client: Generator | None = None
+        self._base_url = ""
         self._start_lock = threading.Lock()
 
     def identity(self) -> dict[str, Any]:
@@ -199,9 +201,16 @@ class VllmServerGenerator(Generator):
         """Send every request concurrently; the server's engine batches them."""
         return await (await self._ready()).complete_many(requests)
 
+    async def score_continuation(self, request: CompletionRequest, continuation: str) -> ScoredContinuation:
+        """Rank and log-probability of each token of ``continuation``, from the server's prompt_logprobs."""
+        await self._ready()
+        timeout = float(self.client_options.get("timeout", 120.0))
+        return await score_on_server(self._base_url, self.served_name, request, continuation, timeout)
+
     async def _ready(self) -> Generator:
         if self._client is None:
-            base_url = self.url or await asyncio.to_thread(self._start_server)
+            base_url = self.url if self.url else await asyncio.to_thread(self._start_server)
+            self._base_url = base_url
             options = {**self.client_options, "base_url": base_url, "model": self.served_name}
             options.setdefault("max_concurrency", self.max_concurrency)
             self._client = create_compatible(f"vllm/{self.served_name}", options)
