@@ -2,6 +2,7 @@
 
 Unconstrained, this model does not write the Likert digit or the aspects' JSON object; under
 the grammar it can write nothing else. Its judgement is not tested, only that it parses.
+About 7 s on an idle CPU, so not marked slow.
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ import pytest
 
 from evalkit.judging import LLMGrader, load_judge
 from tests.judging_helpers import prompt, response
-
-pytestmark = pytest.mark.slow  # about 40 s on a busy 2-core machine
 
 MODEL = "local/gemma-3-270m"
 QUESTION = "How do I boil an egg?"
