@@ -129,7 +129,7 @@ def test_structured_judging_needs_a_backend_that_declares_it(tmp_path: Path) -> 
         "  - {name: b, model: fake/echo}\njudges:\n"
         "  - {judge: lima-pairwise, model: fake/constant, structured: true, options: {text: A}}\n",
     )
-    assert_user_error(evalkit("run", str(config), cwd=tmp_path), "'structured: true' needs a backend")
+    assert_user_error(evalkit("run", str(config), cwd=tmp_path), "'structured: on' needs a backend")
 
 
 def test_the_report_flags_judges_by_their_recorded_capabilities() -> None:
@@ -180,7 +180,7 @@ def test_structured_judging_from_a_config_on_the_local_model(tmp_path: Path) -> 
         tmp_path,
         "name: x\nprompts: set.jsonl\nsystems:\n  - {name: a, model: fake/echo}\n"
         "  - {name: b, model: fake/constant, options: {text: Hello there.}}\n"
-        "judges:\n  - {judge: json-pairwise.yaml, model: local/gemma-3-270m, structured: true}\n",
+        "judges:\n  - {judge: json-pairwise.yaml, model: local/gemma-3-270m, structured: json}\n",
     )
     result = evalkit("run", str(config), "--limit", "2", "--no-report", "--quiet", cwd=tmp_path)
     assert result.returncode == 0, result.stderr

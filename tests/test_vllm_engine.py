@@ -310,6 +310,24 @@ async def test_grading_with_logprobs(generator: VllmGenerator) -> None:
     assert grade.probabilities is not None
 
 
+async def test_grammar_constrained_verdicts_parse_in_each_format(generator: VllmGenerator) -> None:
+    from evalkit.judging import LLMGrader, LLMPairwiseJudge, load_judge
+    from tests.judging_helpers import prompt, response
+
+    question, answer = prompt("q", "How do I boil an egg?"), response("m", "Boil it for eight minutes.")
+    likert = LLMGrader(load_judge("helpfulness-6"), SPEC, text_prompt=True, supports_grammar=True)
+    aspects = LLMGrader(load_judge("aspects-5"), SPEC, text_prompt=True, supports_grammar=True)
+    reasoned = LLMPairwiseJudge(
+        load_judge("pairwise-rationale"), SPEC, text_prompt=True, supports_grammar=True
+    )
+    (digit,) = await likert.grade(generator.complete, question, answer)
+    (scores,) = await aspects.grade(generator.complete, question, answer)
+    verdict = await reasoned.judge(generator.complete, question, answer, response("n", "No idea."), "ab")
+    assert digit.raw in {"1", "2", "3", "4", "5", "6"}, digit.raw
+    assert scores.aspects is not None and "asked again" not in scores.raw, scores.raw
+    assert verdict.outcome is not None and verdict.raw.splitlines()[-1].startswith("Verdict: "), verdict.raw
+
+
 def test_identity_names_model_engine_and_output_options(generator: VllmGenerator) -> None:
     identity = generator.identity()
     assert identity["spec"] == SPEC and identity["dtype"] == "float32"

@@ -105,6 +105,8 @@ class Capabilities:
     Attributes:
         structured_output: Honours ``response_format`` JSON schemas (constrained decoding),
             so judges can ask for their verdict as JSON.
+        grammar: Constrains decoding to a GBNF grammar (``response_format`` of type
+            "grammar"), so judges can force their verdict in its own format (llama.cpp, vLLM).
         logprobs: Returns token log-probabilities when a request asks for them.
         raw_prompt: Takes a raw text prompt (completion-style templates), not only chat.
         local: Runs on this machine: no API key, no per-call price, no network.
@@ -118,6 +120,7 @@ class Capabilities:
     """
 
     structured_output: bool = False
+    grammar: bool = False
     logprobs: bool = False
     raw_prompt: bool = True
     local: bool = False

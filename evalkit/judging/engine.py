@@ -13,6 +13,7 @@ from typing import Any
 
 from evalkit.errors import GenerationError
 from evalkit.generators.base import Completion, CompletionRequest, SamplingParams
+from evalkit.judging.constrained import Constraint, constrained_max_tokens, grammar_format
 from evalkit.judging.extraction import ParsedVerdict, parse_verdict
 from evalkit.judging.logprobs import read_probabilities
 from evalkit.judging.spec import JudgeSpec
@@ -49,7 +50,12 @@ def sampling_params(spec: JudgeSpec, sample: int) -> SamplingParams:
 
 
 class VerdictEngine:
-    """Builds judge requests from template variables and reads verdicts back."""
+    """Builds judge requests from template variables and reads verdicts back.
+
+    With ``supports_grammar`` the verdict is constrained by a grammar to the judge's own
+    format (the prompt is unchanged); otherwise with ``supports_structured`` it is asked
+    for as JSON following the judge's schema (the prompt gains the JSON instruction).
+    """
 
     def __init__(
         self,
@@ -59,13 +65,17 @@ class VerdictEngine:
         supports_logprobs: bool,
         supports_structured: bool,
         text_prompt: bool = False,
+        supports_grammar: bool = False,
     ) -> None:
         self.spec = spec
         self.model_spec = model_spec
         self.templates = JudgeTemplates(spec)
         self.template_hash = template_hash(spec)
         self.top_logprobs = spec.logprobs.top if supports_logprobs and spec.logprobs else None
-        self.structured = supports_structured
+        self.constraint: Constraint | None = (
+            "grammar" if supports_grammar else "json" if supports_structured else None
+        )
+        self.structured = self.constraint == "json"
         self.text_prompt = text_prompt
 
     def request(self, context: Mapping[str, Any], sample: int) -> CompletionRequest:
@@ -80,27 +90,41 @@ class VerdictEngine:
         if self.text_prompt:
             # Base models continue text: the prompt ends on a new line where the verdict goes.
             options = {"prompt": "\n\n".join(m.content for m in options["messages"]) + "\n"}
+        params = sampling_params(self.spec, sample)
+        if self.constraint == "grammar":
+            params = params.model_copy(
+                update={"max_tokens": constrained_max_tokens(self.spec, params.max_tokens)}
+            )
         return CompletionRequest(
             **options,
-            params=sampling_params(self.spec, sample),
+            params=params,
             top_logprobs=self.top_logprobs,
-            response_format=response_format(self.spec) if self.structured else None,
+            response_format=self._response_format(params.max_tokens),
         )
+
+    def _response_format(self, max_tokens: int) -> dict[str, Any] | None:
+        if self.constraint == "grammar":
+            return grammar_format(self.spec, max_tokens)
+        return response_format(self.spec) if self.constraint == "json" else None
 
     def reask_request(
         self, first: CompletionRequest, answer: str, context: Mapping[str, Any]
     ) -> CompletionRequest:
         """The single follow-up: the judge's answer appended, then a request for the verdict alone."""
-        params = first.params.model_copy(update={"max_tokens": self.spec.verdict.reask_max_tokens})
+        max_tokens = self.spec.verdict.reask_max_tokens
+        if self.constraint == "grammar":
+            max_tokens = constrained_max_tokens(self.spec, max_tokens)
+        params = first.params.model_copy(update={"max_tokens": max_tokens})
+        update: dict[str, Any] = {"params": params, "response_format": self._response_format(max_tokens)}
         reask = self.templates.render_reask(context)
         if first.prompt is not None:
-            prompt = f"{first.prompt}{answer.rstrip()}\n\n{reask}\n"
-            return first.model_copy(update={"prompt": prompt, "params": params})
+            update["prompt"] = f"{first.prompt}{answer.rstrip()}\n\n{reask}\n"
+            return first.model_copy(update=update)
         follow_up = (
             Message(role="assistant", content=answer),
             Message(role="user", content=reask),
         )
-        return first.model_copy(update={"messages": first.messages + follow_up, "params": params})
+        return first.model_copy(update={**update, "messages": first.messages + follow_up})
 
     async def read(self, complete: Complete, context: Mapping[str, Any], sample: int) -> Reading:
         """Call the judge, re-ask once if needed, and return what could be read."""
@@ -137,6 +161,7 @@ class VerdictEngine:
         params: dict[str, Any] = sampling_params(self.spec, sample).model_dump(mode="json")
         params["top_logprobs"] = self.top_logprobs
         params["structured"] = self.structured
+        params["constrained"] = self.constraint
         params["text_prompt"] = self.text_prompt
         return JudgeProvenance(
             judge=self.spec.name,

@@ -16,6 +16,7 @@ def make_judge(
     supports_logprobs: bool = False,
     supports_structured: bool = False,
     text_prompt: bool = False,
+    supports_grammar: bool = False,
     complete: Complete | None = None,
     fingerprint: str = "",
 ) -> LLMPairwiseJudge | LLMGrader:
@@ -28,6 +29,8 @@ def make_judge(
         supports_logprobs: Whether the backend returns token log-probabilities.
         supports_structured: Whether the backend honours ``response_format`` JSON schemas.
         text_prompt: Send one raw text prompt instead of chat messages (base models).
+        supports_grammar: Constrain the verdict to the judge's own format by a grammar
+            (backends declaring ``capabilities.grammar``); takes precedence over JSON.
         complete: The judge model's complete function, bound for the judge seam's methods.
         fingerprint: Digest of what determines its verdicts.
 
@@ -42,6 +45,7 @@ def make_judge(
         supports_logprobs=supports_logprobs,
         supports_structured=supports_structured,
         text_prompt=text_prompt,
+        supports_grammar=supports_grammar,
         complete=complete,
         fingerprint=fingerprint,
     )

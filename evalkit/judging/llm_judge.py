@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from evalkit.errors import ConfigError
+from evalkit.judging.constrained import Constraint
 from evalkit.judging.engine import Complete, VerdictEngine
 from evalkit.judging.spec import JudgeSpec
 
@@ -19,6 +20,8 @@ class LLMJudge:
         text_prompt: Send one raw text prompt (system, blank line, user, new line) instead
             of chat messages: for base models without a chat format (needs a backend that
             accepts raw prompts, such as local/ and gguf/).
+        supports_grammar: Constrain the verdict to the judge's own format by a grammar
+            (see ``evalkit.judging.constrained``); takes precedence over JSON output.
         complete: The judge model's complete function (a cached caller), bound for the
             seam's methods (``judge_pair`` / ``grade_response``).
         fingerprint: Digest of what determines its verdicts (set by the runner).
@@ -37,6 +40,7 @@ class LLMJudge:
         supports_logprobs: bool = False,
         supports_structured: bool = False,
         text_prompt: bool = False,
+        supports_grammar: bool = False,
         complete: Complete | None = None,
         fingerprint: str = "",
     ) -> None:
@@ -56,7 +60,13 @@ class LLMJudge:
             supports_logprobs=supports_logprobs,
             supports_structured=supports_structured,
             text_prompt=text_prompt,
+            supports_grammar=supports_grammar,
         )
+
+    @property
+    def constraint(self) -> Constraint | None:
+        """How its verdicts are constrained: "grammar", "json" or None."""
+        return self._engine.constraint
 
     def _bound(self) -> Complete:
         if self.complete is None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from evalkit.distributed.config import ExecutorConfig
 from evalkit.errors import ConfigError
@@ -67,10 +67,12 @@ class JudgeConfig(_Strict):
         description="send the judge one plain-text prompt instead of chat messages; "
         "default: on for backends that declare a base model (local/, gguf/): no chat format learned",
     )
-    structured: bool = Field(
-        False,
-        description="ask for the verdict as JSON that follows the judge's schema (response_format); "
-        "needs a backend that declares structured output (llama.cpp, vLLM, OpenAI)",
+    structured: Literal["auto", "on", "off", "json"] = Field(
+        "auto",
+        description="constrain the verdict: 'auto' (default) by a grammar in the judge's own format "
+        "where the backend declares grammars (llama.cpp, vLLM), else unconstrained; 'on' (or true) "
+        "by a grammar, else as JSON following the judge's schema (response_format; OpenAI, "
+        "Anthropic), else an error; 'json' always as JSON; 'off' (or false) never",
     )
     reconcile: Literal["rule", "probability"] = Field(
         "rule",
@@ -79,6 +81,12 @@ class JudgeConfig(_Strict):
         "returns them)",
     )
     options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("structured", mode="before")
+    @classmethod
+    def _structured_switch(cls, value: object) -> object:
+        # YAML reads on/off/true/false as booleans.
+        return {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else value
 
     @model_validator(mode="after")
     def _llm_needs_model(self) -> JudgeConfig:

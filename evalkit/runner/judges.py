@@ -16,8 +16,10 @@ from pathlib import Path
 from evalkit.cache import CachedCaller
 from evalkit.errors import ConfigError
 from evalkit.fingerprint import digest, without_secrets
+from evalkit.generators.base import Capabilities
 from evalkit.generators.registry import entry_point_table, load_target
 from evalkit.judging import Grader, LLMGrader, LLMPairwiseJudge, PairwiseJudge, load_judge, make_judge
+from evalkit.judging.constrained import Constraint
 from evalkit.judging.templates import template_hash
 from evalkit.runner.config import JudgeConfig
 from evalkit.runner.meta import ResolvedJudge
@@ -88,12 +90,7 @@ def create_llm_judge(config: JudgeConfig, context: JudgeContext) -> LLMPairwiseJ
     caller = context.caller(config.model, dict(config.options))
     generator = caller.generator
     capabilities = generator.capabilities
-    if config.structured and not capabilities.structured_output:
-        raise ConfigError(
-            f"judge {config.judge!r} on {config.model}: 'structured: true' needs a backend that declares "
-            "structured output, and this one does not; remove it"
-        )
-    structured = config.structured
+    constraint = verdict_constraint(config, capabilities)
     text_prompt = config.uses_text_prompt(capabilities)
     fingerprint = digest(
         {
@@ -103,7 +100,8 @@ def create_llm_judge(config: JudgeConfig, context: JudgeContext) -> LLMPairwiseJ
             "backend": generator.identity(),
             "options": without_secrets(config.options),
             "logprobs": capabilities.logprobs,
-            "structured": structured,
+            "structured": constraint == "json",
+            "constrained": constraint,
             "text_prompt": text_prompt,
         }
     )
@@ -112,11 +110,32 @@ def create_llm_judge(config: JudgeConfig, context: JudgeContext) -> LLMPairwiseJ
         config.model,
         source=judge_source(config, spec.name),
         supports_logprobs=capabilities.logprobs,
-        supports_structured=structured,
+        supports_structured=constraint == "json",
+        supports_grammar=constraint == "grammar",
         text_prompt=text_prompt,
         complete=caller,
         fingerprint=fingerprint,
     )
+
+
+def verdict_constraint(config: JudgeConfig, capabilities: Capabilities) -> Constraint | None:
+    """How the judge's verdicts are constrained on this backend (``structured`` in the config).
+
+    Raises:
+        ConfigError: ``structured`` asks for a constraint the backend does not declare.
+
+    """
+    mode = config.structured
+    if mode in ("auto", "on") and capabilities.grammar:
+        return "grammar"
+    if mode in ("on", "json") and capabilities.structured_output:
+        return "json"
+    if mode in ("on", "json"):
+        raise ConfigError(
+            f"judge {config.judge!r} on {config.model}: 'structured: {mode}' needs a backend that declares "
+            "constrained decoding (grammars or JSON schemas), and this one does not; use 'structured: auto'"
+        )
+    return None
 
 
 def describe(config: JudgeConfig, judge: AnyJudge) -> ResolvedJudge:
@@ -133,4 +152,5 @@ def describe(config: JudgeConfig, judge: AnyJudge) -> ResolvedJudge:
         fingerprint=judge.fingerprint,
         demonstration_only=demo,
         reconcile=config.reconcile,
+        constrained=judge.constraint if isinstance(judge, LLMPairwiseJudge | LLMGrader) else None,
     )

@@ -120,6 +120,8 @@ class ResolvedJudge(_Frozen):
             demonstrate the pipeline, they are no evidence (None: not known).
         reconcile: How its two presentation orders combine ("rule": disagreement is a tie;
             "probability": argmax of the mean label probabilities).
+        constrained: How its verdicts were constrained: "grammar" (the judge's own format,
+            forced by the backend), "json" (JSON following the judge's schema) or None.
 
     """
 
@@ -131,6 +133,7 @@ class ResolvedJudge(_Frozen):
     fingerprint: str = ""
     demonstration_only: bool | None = None
     reconcile: str = "rule"
+    constrained: str | None = None
 
 
 class RunMeta(_Frozen):

@@ -10,7 +10,9 @@ Sampling: the messages API version that current SDKs send rejects ``temperature`
 ``top_p``, so by default they are not sent and the model samples with its own defaults
 (a warning says so once). With the option ``api_version: "2023-06-01"`` the older
 version is requested and temperature (and top_p when not 1) are sent, for models that
-still take them. The API returns no log-probabilities (``capabilities.logprobs`` is False;
+still take them. A JSON-schema ``response_format`` (judges' structured verdicts) becomes the
+API's JSON output option, ``output_config.format``, with integer ranges spelled as enums. The
+API returns no log-probabilities (``capabilities.logprobs`` is False;
 a request for them gets ``logprobs=None``), takes no seed, and has no raw-text endpoint.
 """
 
@@ -77,7 +79,38 @@ def message_arguments(model: str, request: CompletionRequest) -> dict[str, Any]:
         arguments["system"] = system
     if request.params.stop:
         arguments["stop_sequences"] = list(request.params.stop)
+    if request.response_format is not None:
+        arguments["output_config"] = {"format": output_format(request.response_format)}
     return arguments
+
+
+def output_format(response_format: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON output format for an OpenAI-style ``json_schema`` response format.
+
+    Raises:
+        AttemptError: Any other kind of response format (not retryable).
+
+    """
+    schema = (response_format.get("json_schema") or {}).get("schema")
+    if response_format.get("type") != "json_schema" or not isinstance(schema, dict):
+        raise AttemptError(
+            Failure(f"the Anthropic API takes JSON schemas only, not {response_format.get('type')!r}", False)
+        )
+    return {"type": "json_schema", "schema": _ranges_as_enums(schema)}
+
+
+def _ranges_as_enums(schema: Any) -> Any:
+    """The schema with bounded integers listed as enums: numeric bounds are not among the API's keywords."""
+    if isinstance(schema, list):
+        return [_ranges_as_enums(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    found = {key: _ranges_as_enums(value) for key, value in schema.items()}
+    low, high = found.get("minimum"), found.get("maximum")
+    if found.get("type") == "integer" and isinstance(low, int) and isinstance(high, int):
+        found = {k: v for k, v in found.items() if k not in ("minimum", "maximum")}
+        found["enum"] = list(range(low, high + 1))
+    return found
 
 
 def sampling_body(request: CompletionRequest) -> dict[str, Any]:
@@ -108,7 +141,7 @@ def parse_message(response: Any, model: str, rendered: str) -> Completion:
 class AnthropicGenerator(ApiGenerator):
     """Chat completions through the Anthropic messages API."""
 
-    capabilities = Capabilities(structured_output=False, logprobs=False, raw_prompt=False)
+    capabilities = Capabilities(structured_output=True, logprobs=False, raw_prompt=False)
     provider_label = "Anthropic"
     Options = AnthropicOptions
     options: AnthropicOptions

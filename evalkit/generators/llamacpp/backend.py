@@ -100,6 +100,7 @@ class LlamaCppGenerator(Generator):
 
     capabilities = Capabilities(
         structured_output=True,  # JSON schemas become llama.cpp grammars
+        grammar=True,
         logprobs=True,
         raw_prompt=True,
         local=True,
@@ -222,17 +223,21 @@ def _model_id(path: Path, llama: Any) -> str:
 
 
 def _grammar(response_format: Mapping[str, Any] | None) -> Any:
-    """A llama.cpp grammar for OpenAI-style ``response_format`` requests (JSON only)."""
+    """A llama.cpp grammar for ``response_format``: OpenAI-style JSON requests or a GBNF grammar."""
     if response_format is None or response_format.get("type") == "text":
         return None
     grammar_module = import_llama_cpp().llama_grammar
     kind = response_format.get("type")
+    if kind == "grammar" and isinstance(response_format.get("grammar"), str):
+        return grammar_module.LlamaGrammar.from_string(response_format["grammar"], verbose=False)
     if kind == "json_object":
         return grammar_module.LlamaGrammar.from_string(grammar_module.JSON_GBNF, verbose=False)
     schema = (response_format.get("json_schema") or {}).get("schema")
     if kind == "json_schema" and isinstance(schema, dict):
         return grammar_module.LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
-    raise GenerationError(f"unsupported response_format {response_format!r}; use json_object or json_schema")
+    raise GenerationError(
+        f"unsupported response_format {response_format!r}; use json_object, json_schema or grammar"
+    )
 
 
 def packaged_model_path(name: str) -> Path:

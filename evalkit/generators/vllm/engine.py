@@ -65,7 +65,12 @@ class VllmGenerator(Generator):
     """Generator backed by a shared in-process ``vllm.LLM`` engine."""
 
     capabilities = Capabilities(
-        structured_output=True, logprobs=True, raw_prompt=True, local=True, scores_continuation=True
+        structured_output=True,
+        grammar=True,  # GBNF through StructuredOutputsParams(grammar=...)
+        logprobs=True,
+        raw_prompt=True,
+        local=True,
+        scores_continuation=True,
     )
 
     def __init__(

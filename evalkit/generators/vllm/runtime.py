@@ -156,10 +156,14 @@ def _structured(response_format: Mapping[str, Any] | None) -> Any:
     kind = response_format.get("type")
     if kind == "json_object":
         return StructuredOutputsParams(json_object=True)
+    if kind == "grammar" and isinstance(response_format.get("grammar"), str):
+        return StructuredOutputsParams(grammar=response_format["grammar"])
     schema = (response_format.get("json_schema") or {}).get("schema")
     if kind == "json_schema" and isinstance(schema, dict):
         return StructuredOutputsParams(json=schema)
-    raise GenerationError(f"unsupported response_format {response_format!r}; use json_object or json_schema")
+    raise GenerationError(
+        f"unsupported response_format {response_format!r}; use json_object, json_schema or grammar"
+    )
 
 
 def to_completion(
