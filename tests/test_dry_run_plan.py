@@ -14,10 +14,13 @@ from api_helpers import LoopbackServer, Reply, SeenRequest, openai_chat_body
 from pipeline_helpers import write_prompt_set, write_run_config
 
 from evalkit import cli
+from evalkit.generators.base import CompletionRequest
 from evalkit.judging.engine import REASK_SEPARATOR
+from evalkit.judging.loading import load_judge
 from evalkit.runner.config import RunConfig, load_config
 from evalkit.runner.meta import Execution, RunMeta
 from evalkit.runner.pipeline import Pipeline
+from evalkit.runner.plan import needs_reask
 from evalkit.runner.plan_report import PlannedVsMade, RunPlan, plan_run, planned_vs_made
 
 N = 6
@@ -179,3 +182,11 @@ def test_planned_calls_match_a_run_against_a_loopback_api(tmp_path: Path) -> Non
     assert 0 < reasks <= rows[model].planned_reasks
     assert rows[model].made_calls == posts == rows[model].planned_calls + reasks
     assert plan.total_usd > 0 and {m.price for m in plan.models if m.model == model} == {"config"}
+
+
+def test_a_grammar_constrained_verdict_needs_no_reask() -> None:
+    spec = load_judge("lima-pairwise")
+    free = CompletionRequest(prompt="Which is better?")
+    constrained = free.model_copy(update={"response_format": {"type": "grammar", "grammar": 'root ::= "A"'}})
+    assert needs_reask(free, None, spec)
+    assert not needs_reask(constrained, None, spec)

@@ -7,7 +7,8 @@ turn by turn; a judge request is looked up exactly when both responses are known
 or cached), and otherwise estimated from placeholder responses as long as the systems'
 ``max_tokens``. A judge re-asks once when it cannot read a verdict: that cannot be foreseen
 for calls not yet made, so each judge call counts one possible re-ask (an upper bound, priced
-apart); a cached answer that does not parse counts one too. Keys are not needed: nothing
+apart); a cached answer that does not parse counts one too. A grammar-constrained verdict
+never needs one. Keys are not needed: nothing
 is sent, and a generator's identity (its cache key) never includes a credential.
 """
 
@@ -143,7 +144,7 @@ class Planner:
             batched = bool(getattr(caller, "batched", False))  # batch jobs are priced at batch rates
             usd = self.meter.add_estimate(spec, request, stage=self._stage.name, batch=batched)
             tally.usd = None if usd is None or tally.usd is None else tally.usd + usd
-        if judge is not None and (found is None or not parse_verdict(found.text, judge).parsed):
+        if judge is not None and needs_reask(request, found, judge):
             self._count_reask(tally, request, judge)
         return found
 
@@ -188,3 +189,15 @@ class Planner:
         return Response(
             prompt_id=prompt.id, system=system, sample=sample, outputs=(text,) * len(prompt.turns)
         )
+
+
+def needs_reask(request: CompletionRequest, found: Completion | None, judge: JudgeSpec) -> bool:
+    """Whether a judge call may be followed by a re-ask.
+
+    A grammar-constrained call cannot: its grammar only admits answers in the judge's format
+    that end within ``max_tokens``. Otherwise a call not yet made may need one, and a cached
+    answer needs one exactly when the judge cannot read it.
+    """
+    if request.response_format is not None and request.response_format.get("type") == "grammar":
+        return False
+    return found is None or not parse_verdict(found.text, judge).parsed
