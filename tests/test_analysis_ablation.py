@@ -42,6 +42,21 @@ def test_attributes_give_an_ablation_section(tmp_path: Path) -> None:
     assert 'id="ablation"' in html and 'href="#ablation"' in html
     assert "Against examples" in html and "By quality" in html
     assert "no clear effect at this sample size" in html
+    # A judge that gives every answer "4" cannot tell the systems apart: the report says so.
+    assert 'class="banner warn uninformative"' in html
+
+
+def test_a_score_that_varies_is_not_flagged(tmp_path: Path) -> None:
+    write_prompt_set(tmp_path, 6)
+    grades = ["2", "5", "3", "6", "1"]
+    judges = [{"judge": "helpfulness-6", "model": "fake/script", "options": {"responses": grades}}]
+    run = evalkit.run(
+        write_run_config(tmp_path, systems=SYSTEMS, judges=judges, baseline=None), progress=False
+    )
+    [found] = run.ablation()
+    assert len({p.score for p in found.points}) > 1
+    html = (run.path / "report.html").read_text()
+    assert 'id="ablation"' in html and "uninformative" not in html
 
 
 def test_no_section_when_no_attribute_varies(tmp_path: Path) -> None:

@@ -38,6 +38,16 @@ class AblationBlock:
     trends: tuple[TrendView, ...]
     categories: tuple[CategoryView, ...]
 
+    @property
+    def uninformative(self) -> bool:
+        """Every system got the same score on every prompt: the score cannot tell them apart.
+
+        A judge that gives every answer one grade (a small local judge often does) makes
+        every trend exactly flat with a zero-width interval; that is not evidence of no effect.
+        """
+        scores = {p.score for p in self.ablation.points}
+        return len(scores) == 1 and all(p.ci[0] == p.ci[1] for p in self.ablation.points)
+
 
 def build_ablations(
     records: RunRecords, verdicts: Sequence[Verdict], settings: StatSettings, *, charts: bool = True
