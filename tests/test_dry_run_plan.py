@@ -179,3 +179,13 @@ def test_planned_calls_match_a_run_against_a_loopback_api(tmp_path: Path) -> Non
     assert 0 < reasks <= rows[model].planned_reasks
     assert rows[model].made_calls == posts == rows[model].planned_calls + reasks
     assert plan.total_usd > 0 and {m.price for m in plan.models if m.model == model} == {"config"}
+
+
+def test_shift_passes_count_the_turns_not_scored_yet(tmp_path: Path) -> None:
+    write_prompt_set(tmp_path, 4, multi_turn_every=2)  # two of the four prompts have two turns
+    shift = {"shift": {"base": "short", "aligned": "echo"}}
+    config = load_config(write_run_config(tmp_path, judges=[], analyses=shift))
+    assert plan_run(config).shift_passes == 6
+    run_once(config)
+    assert plan_run(config).shift_passes == 0
+    assert plan_run(load_config(write_run_config(tmp_path, judges=[]))).shift_passes is None
