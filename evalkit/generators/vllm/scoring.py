@@ -9,7 +9,6 @@ choice), and the request generates a single token that is thrown away.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from types import SimpleNamespace
@@ -19,6 +18,7 @@ import httpx
 
 from evalkit.errors import GenerationError
 from evalkit.generators.base import CompletionRequest, ScoredContinuation
+from evalkit.generators.tokens import vocabulary_digest
 from evalkit.generators.vllm.runtime import import_vllm
 
 PROMPT_LOGPROBS = 1
@@ -88,14 +88,10 @@ def vocabulary_fingerprint(tokenizer: Any) -> str:
     """sha256 of every token's text in id order, the digest the llama.cpp backend computes.
 
     Hugging Face and llama.cpp spell SentencePiece tokens the same way ("▁the", "<0x0A>") but
-    for whitespace runs, which GGUF files may store with plain spaces; both digests spell every
-    space "▁", so the same vocabulary gives the same digest in both backends.
+    for whitespace runs, which ``vocabulary_digest`` spells "▁" for both.
     """
-    digest = hashlib.sha256()
-    for piece in tokenizer.convert_ids_to_tokens(list(range(len(tokenizer)))):
-        digest.update(str(piece or "").replace(" ", "\u2581").encode("utf-8"))
-        digest.update(b"\x00")
-    return digest.hexdigest()
+    pieces = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
+    return vocabulary_digest(str(piece or "").encode("utf-8") for piece in pieces)
 
 
 async def score_on_server(
