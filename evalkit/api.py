@@ -105,7 +105,15 @@ class Run(HumanTables):
             AlpacaEval length-controlled win rates. Without ``pool`` a source is ranked when it
             compared at least three systems, like the report.
 
+        Raises:
+            ConfigError: A source in ``sources`` has no verdicts in this run.
+
         """
+        known = {v.source for v in self.verdicts}
+        unknown = sorted(set(sources or ()) - known)
+        if unknown:
+            in_run = ", ".join(sorted(known))
+            raise ConfigError(f"no verdicts from source {', '.join(unknown)}; sources in this run: {in_run}")
         if pool:
             return run_tables.pooled_leaderboard(self.records, self.verdicts, sources)
         boards = run_tables.leaderboards(self.records, self.verdicts, self._tables)

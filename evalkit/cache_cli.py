@@ -6,6 +6,7 @@ created. Clearing asks first; without a terminal to ask on, it needs ``--yes``.
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import sys
 from contextlib import closing
@@ -21,7 +22,6 @@ from evalkit.cache import ResponseCache
 from evalkit.console import cli_console
 from evalkit.errors import ConfigError
 
-DEFAULT_CACHE = Path("reports/.cache/evalkit.sqlite")
 UNKNOWN_MODEL = "(model id not reported)"
 PER_MODEL_SQL = """
 SELECT COALESCE(NULLIF(json_extract(value, '$.model_id'), ''), ?) AS model,
@@ -79,12 +79,10 @@ def _sidecars(path: Path) -> tuple[Path, Path]:
 
 def human_bytes(size: int) -> str:
     """A byte count as people read it ("1.5 MB")."""
-    value = float(size)
-    for unit in ("B", "kB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{value:.1f} GB"  # pragma: no cover - the loop always returns
+    if size < 1000:
+        return f"{size} B"
+    power = min(int(math.log10(size)) // 3, 3)
+    return f"{size / 1000**power:.1f} {('kB', 'MB', 'GB')[power - 1]}"
 
 
 def summary_table(summary: CacheSummary) -> Table:
@@ -107,7 +105,7 @@ def show_or_clear(console: Console, path: Path, *, clear: bool, yes: bool) -> No
 
     """
     if not path.exists():
-        console.print(f"no cache at {path} (nothing cached yet; a run creates it)")
+        console.print(f"no cache at {escape(str(path))} (nothing cached yet; a run creates it)")
         return
     summary = summarize_cache(path)
     if not clear:
@@ -122,7 +120,7 @@ def show_or_clear(console: Console, path: Path, *, clear: bool, yes: bool) -> No
         removed = store.clear()
     finally:
         store.close()
-    console.print(f"removed {removed} entries from {path}")
+    console.print(f"removed {removed} entries from {escape(str(path))}")
 
 
 def interactive() -> bool:

@@ -185,7 +185,6 @@ def models() -> None:
     """List model providers: the spec to write, the extra to install, and whether it is installed."""
     from evalkit.generators.provider_help import providers_table
 
-    # Piped output has no terminal width to respect; keep each row on one line there.
     console.print(providers_table())
 
 

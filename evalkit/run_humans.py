@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import pandas as pd
 
 from evalkit import stats
+from evalkit.errors import ConfigError
 from evalkit.runner.meta import RunRecords
 from evalkit.stats.ppi import CorrectionMethod
 
 Grouping = Literal["all", "split", "category"]
 AgreementKind = Literal["pairwise", "grade", "all"]
+Relation = Literal["judge-human", "human-human", "judge-judge"]
 
 
 def frame(rows: Sequence[Any], kind: type) -> pd.DataFrame:
@@ -46,7 +48,7 @@ class HumanTables:
         by: Grouping = "split",
         kind: AgreementKind = "all",
         *,
-        relation: str | None = None,
+        relation: Relation | None = None,
         n_boot: int | None = None,
         confidence: float | None = None,
     ) -> pd.DataFrame:
@@ -73,6 +75,9 @@ class HumanTables:
             ci_high, n (items behind the value), n_prompts.
 
         """
+        if relation is not None and relation not in get_args(Relation):
+            known = ", ".join(get_args(Relation))
+            raise ConfigError(f"unknown relation {relation!r}; choose one of: {known}")
         rows: list[stats.AgreementStat] = []
         meta = self.records.meta
         n_boot = meta.n_boot if n_boot is None else n_boot

@@ -17,7 +17,7 @@ from evalkit.report.index import build_index
 from evalkit.report.leaderboard_view import Leaderboard, RateAgainst, build_leaderboards, common_opponent
 from evalkit.report.pairwise_view import PairwiseTables, compute_tables
 from evalkit.runner.meta import RunRecords
-from evalkit.stats import GradeDistribution, JudgeDiagnostics, Verdict, bradley_terry
+from evalkit.stats import GradeDistribution, JudgeDiagnostics, Verdict, bradley_terry, to_frame
 
 PANEL_PREFIX = "panel:"
 """Sources derived from the judges (the panel): pooling them with their members counts twice."""
@@ -98,11 +98,6 @@ def _against(name: str, rate: RateAgainst | None, *, with_n: bool = False) -> di
     return found
 
 
-def dataclass_frame(rows: Sequence[Any], columns: Sequence[str]) -> pd.DataFrame:
-    """A frame of the given fields of result dataclasses (kept even when there are no rows)."""
-    return pd.DataFrame([[getattr(row, c) for c in columns] for row in rows], columns=list(columns))
-
-
 GAP_COLUMNS = (
     "model_a", "model_b", "source", "group_x", "group_y", "rate_x", "rate_y", "difference",
     "ci_low", "ci_high", "p_value",
@@ -115,12 +110,12 @@ RATE_COLUMNS = (
 
 def split_gaps(tables: PairwiseTables) -> pd.DataFrame:
     """In- minus out-of-distribution win rate per comparison and source, with interval and p-value."""
-    return dataclass_frame(list(tables.gaps.values()), GAP_COLUMNS)
+    return to_frame(list(tables.gaps.values()), GAP_COLUMNS)
 
 
 def length_controlled(tables: PairwiseTables) -> pd.DataFrame:
     """The report's length-controlled win rate per comparison and source."""
-    return dataclass_frame(list(tables.length_controlled.values()), RATE_COLUMNS)
+    return to_frame(list(tables.length_controlled.values()), RATE_COLUMNS)
 
 
 def diagnostics_frame(diagnostics: Sequence[JudgeDiagnostics]) -> pd.DataFrame:

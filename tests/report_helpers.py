@@ -151,6 +151,16 @@ def make_meta(systems: Sequence[str], judge_model: str) -> RunMeta:
             JudgeConfig(judge=name, model=judge_model, name=source[4:]) for name, source, _ in judges
         ),
     )
+    return finished_meta(
+        config, judges, judge_model, ("2025-01-01T10:00:00+00:00", "2025-01-01T10:03:25+00:00")
+    )
+
+
+def finished_meta(
+    config: RunConfig, judges: Sequence[tuple[str, str, str]], judge_model: str, times: tuple[str, str]
+) -> RunMeta:
+    """A finished run's meta: ``judges`` as (judge name, source, kind), one complete execution."""
+    started, finished = times
     return RunMeta(
         name=config.name,
         prompt_set=config.prompts,
@@ -160,16 +170,10 @@ def make_meta(systems: Sequence[str], judge_model: str) -> RunMeta:
             for name, source, kind in judges
         ),
         status="finished",
-        started_at="2025-01-01T10:00:00+00:00",
-        finished_at="2025-01-01T10:03:25+00:00",
+        started_at=started,
+        finished_at=finished,
         versions={"evalkit": "0.1.0", "python": "3.11"},
-        executions=(
-            Execution(
-                started_at="2025-01-01T10:00:00+00:00",
-                finished_at="2025-01-01T10:03:25+00:00",
-                status="complete",
-            ),
-        ),
+        executions=(Execution(started_at=started, finished_at=finished, status="complete"),),
     )
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
+from report_helpers import finished_meta
+
 from evalkit.generators.base import SamplingParams
 from evalkit.records import (
     IN_DISTRIBUTION,
@@ -27,7 +29,7 @@ from evalkit.records import (
     swap_outcome,
 )
 from evalkit.runner.config import JudgeConfig, RunConfig, SystemConfig
-from evalkit.runner.meta import Execution, ResolvedJudge, RunMeta, RunRecords
+from evalkit.runner.meta import RunMeta, RunRecords
 
 PROMPT_SET = "/home/researcher/projects/alignment-study/data/prompt-sets/curated/lima-style-eval-v3.jsonl"
 CATEGORY_SIZES = (("advice", 16), ("coding", 14), ("writing", 6), ("math", 3), ("poetry", 1))
@@ -177,25 +179,8 @@ def _meta() -> RunMeta:
             JudgeConfig(judge=name, model=JUDGE_MODEL, name=source[4:]) for name, source, _ in judges
         ),
     )
-    return RunMeta(
-        name=config.name,
-        prompt_set=PROMPT_SET,
-        config=config,
-        judges=tuple(
-            ResolvedJudge(source=source, judge=name, kind=kind, version="1", model=JUDGE_MODEL)
-            for name, source, kind in judges
-        ),
-        status="finished",
-        started_at="2025-03-01T09:00:00+00:00",
-        finished_at="2025-03-01T09:41:10+00:00",
-        versions={"evalkit": "0.1.0", "python": "3.11"},
-        executions=(
-            Execution(
-                started_at="2025-03-01T09:00:00+00:00",
-                finished_at="2025-03-01T09:41:10+00:00",
-                status="complete",
-            ),
-        ),
+    return finished_meta(
+        config, judges, JUDGE_MODEL, ("2025-03-01T09:00:00+00:00", "2025-03-01T09:41:10+00:00")
     )
 
 

@@ -9,6 +9,7 @@ import pytest
 from report_helpers import ANNOTATORS, SECOND_JUDGE, make_human_study, make_records
 
 from evalkit.api import Run
+from evalkit.errors import ConfigError
 from evalkit.stats import corrected_win_rates, grade_agreement, pairwise_agreement
 
 
@@ -120,3 +121,8 @@ def test_agreement_by_relation_uses_the_runs_settings_like_the_report(run: Run) 
         stat = expected[(row.source_x, row.source_y, row.group, row.measure)]
         got = (row.value, row.ci_low, row.ci_high)
         assert got == pytest.approx((stat.value, stat.ci_low, stat.ci_high), nan_ok=True)
+
+
+def test_an_unknown_relation_is_named_not_an_empty_table(run: Run) -> None:
+    with pytest.raises(ConfigError, match="unknown relation 'judge_human'; choose one of: judge-human"):
+        run.agreement(relation="judge_human")  # type: ignore[arg-type]

@@ -11,6 +11,7 @@ import pytest
 from report_helpers import HUMAN_SOURCE, PAIR_SOURCE, make_records
 
 from evalkit.api import Run
+from evalkit.errors import ConfigError
 from evalkit.records import Judgment
 from evalkit.report.build import settings_of
 from evalkit.report.context import build_context
@@ -81,6 +82,14 @@ def test_baseline_and_length_controlled_rates_are_flat_columns(run: Run) -> None
     others = frame[frame["system"] != "lima"]
     assert others["vs_baseline"].between(0, 1).all() and (others["vs_baseline_n"] > 0).all()
     assert frame.loc[frame["system"] == "lima", "vs_baseline"].isna().all()
+
+
+def test_a_source_without_verdicts_is_named_not_an_empty_table(run: Run) -> None:
+    for pool in (False, True):
+        with pytest.raises(
+            ConfigError, match=f"no verdicts from source llm:typo; sources in this run: {HUMAN_SOURCE}"
+        ):
+            run.leaderboard(sources=["llm:typo", PAIR_SOURCE], pool=pool)
 
 
 def test_pooling_only_when_asked_and_never_the_panel_by_default(run: Run) -> None:

@@ -112,3 +112,17 @@ def test_an_extra_counts_as_installed_only_with_all_its_packages() -> None:
     pytest.importorskip("openai")
     assert extra_installed("openai")
     assert not extra_installed("no-such-extra")
+
+
+def test_sizes_read_in_decimal_units() -> None:
+    sizes = [0, 999, 1000, 1500, 1_500_000, 2_000_000_000]
+    assert [cache_cli.human_bytes(s) for s in sizes] == [
+        "0 B", "999 B", "1.0 kB", "1.5 kB", "1.5 MB", "2.0 GB"
+    ]  # fmt: skip
+
+
+def test_a_path_with_brackets_is_printed_as_it_is(tmp_path: Path) -> None:
+    missing = tmp_path / "[red]x[/red].sqlite"
+    result = runner.invoke(app, cache_args(missing))
+    assert result.exit_code == 0, result.output
+    assert "[red]x[/red].sqlite" in result.output.replace("\n", "")

@@ -190,3 +190,13 @@ def test_a_grammar_constrained_verdict_needs_no_reask() -> None:
     constrained = free.model_copy(update={"response_format": {"type": "grammar", "grammar": 'root ::= "A"'}})
     assert needs_reask(free, None, spec)
     assert not needs_reask(constrained, None, spec)
+
+
+def test_shift_passes_count_the_turns_not_scored_yet(tmp_path: Path) -> None:
+    write_prompt_set(tmp_path, 4, multi_turn_every=2)  # two of the four prompts have two turns
+    shift = {"shift": {"base": "short", "aligned": "echo"}}
+    config = load_config(write_run_config(tmp_path, judges=[], analyses=shift))
+    assert plan_run(config).shift_passes == 6
+    run_once(config)
+    assert plan_run(config).shift_passes == 0
+    assert plan_run(load_config(write_run_config(tmp_path, judges=[]))).shift_passes is None

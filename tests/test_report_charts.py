@@ -88,6 +88,15 @@ def test_every_grade_colour_reads_on_white(count: int) -> None:
     assert all(contrast_ratio(color) >= 3.0 for color in ordinal_colors(count))
 
 
+def test_segment_percentages_take_the_ink_that_contrasts_more() -> None:
+    bar = Bar("a vs b", (0.55, 0.07, 0.38), "note")  # no axis tick reads 55%, 7% or 38%
+    svg = stacked_bars_svg("ink", [Panel("all", (bar,))], ["a", "tie", "b"], WIN_TIE_LOSS_COLORS)
+    inks = {text: fill for fill, text in re.findall(r'fill: (#[0-9a-f]+)"[^>]*>(\d+%)</text>', svg)}
+    assert [inks[share] for share in ("55%", "7%", "38%")] == ["#ffffff", "#0f172a", "#0f172a"]
+    orange = WIN_TIE_LOSS_COLORS[2]
+    assert contrast_ratio("#ffffff", orange) < 3.0 < contrast_ratio("#0f172a", orange)  # white would not read
+
+
 def test_contrast_ratio_matches_known_values() -> None:
     assert contrast_ratio("#000000") == pytest.approx(21.0)
     assert contrast_ratio("#ffffff") == pytest.approx(1.0)

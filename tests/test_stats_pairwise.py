@@ -213,6 +213,12 @@ def test_to_frame_has_one_row_per_result():
     assert to_frame([]).empty
 
 
+def test_to_frame_keeps_the_chosen_columns_even_without_rows():
+    frame = to_frame(win_rates(verdicts("ab"), {}), columns=["source", "win_rate"])
+    assert list(frame.columns) == ["source", "win_rate"] and list(frame["source"]) == ["llm:judge"]
+    assert list(to_frame([], columns=["source", "win_rate"]).columns) == ["source", "win_rate"]
+
+
 # --- split gap ---------------------------------------------------------------------------
 
 

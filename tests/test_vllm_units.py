@@ -10,6 +10,9 @@ import hashlib
 import socket
 import sys
 import textwrap
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -22,7 +25,7 @@ from evalkit.generators.vllm import engine as vllm_engine
 from evalkit.generators.vllm.config import PACKAGED_DEFAULTS, VllmOptions, directory_fingerprint
 from evalkit.generators.vllm.hf_convert import GEMMA_CHAT_TEMPLATE, hf_tensor_name
 from evalkit.generators.vllm.runtime import MicroBatcher, derived_seed, to_completion, token_logprobs
-from evalkit.generators.vllm.scoring import scored_continuation, vocabulary_fingerprint
+from evalkit.generators.vllm.scoring import score_on_server, scored_continuation, vocabulary_fingerprint
 from evalkit.generators.vllm.server import ServerProcess, _api_root, free_port, server_command
 from evalkit.records import Message
 from tests.vllm_helpers import leading_agreement
@@ -355,3 +358,47 @@ def test_vocabulary_digest_spells_spaces_as_sentencepiece_does() -> None:
     spaced = vocabulary_fingerprint(_Pieces(["<bos>", "\u2581the", "  "]))
     assert spaced == vocabulary_fingerprint(_Pieces(["<bos>", "\u2581the", "\u2581\u2581"]))
     assert spaced != vocabulary_fingerprint(_Pieces(["<bos>", "\u2581the", "\u2581"]))
+
+
+class _OddServer(BaseHTTPRequestHandler):
+    """Answers every POST with the body the test sets: a server that is not the vLLM it claims to be."""
+
+    body = b""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def odd_server() -> Iterator[ThreadingHTTPServer]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _OddServer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("body", "url"),
+    [
+        (b"not json", "/tokenize"),
+        (b'{"detail": "no such route"}', "/tokenize"),
+        (b'{"tokens": [1]}', "/v1/completions"),
+    ],
+)
+async def test_a_server_reply_of_the_wrong_shape_is_a_generation_error(
+    odd_server: ThreadingHTTPServer, body: bytes, url: str
+) -> None:
+    _OddServer.body = body
+    base_url = f"http://127.0.0.1:{odd_server.server_address[1]}/v1"
+    request = CompletionRequest(prompt="Hi", params=SamplingParams(max_tokens=1))
+    with pytest.raises(GenerationError, match=f"{url} answered without the expected fields"):
+        await score_on_server(base_url, "m", request, " there", timeout_s=5.0)

@@ -30,26 +30,17 @@ from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
 
+from browser_helpers import BROWSERS, CHROMIUM_ARGS  # noqa: E402
 from report_showcase import showcase_records  # noqa: E402
 
 from evalkit.report import build_report  # noqa: E402
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 WIDTH = 1400
 
 
 def chromium() -> str:
     """The system Chromium binary."""
-    for name in ("chromium", "chromium-browser", "google-chrome"):
+    for name in BROWSERS:
         found = shutil.which(name)
         if found:
             return found

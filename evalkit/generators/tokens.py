@@ -2,11 +2,14 @@
 
 They live with the generators because the API backends admit every attempt against
 tokens-per-minute limits with them; evalkit.costs uses the same estimates for dry runs.
+The vocabulary digest that local backends compare tokenizers by lives here too.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
+from collections.abc import Iterable
 
 from evalkit.generators.base import CompletionRequest
 
@@ -34,3 +37,21 @@ def estimate_request_tokens(request: CompletionRequest) -> int:
     Providers' tokens-per-minute limits count the same way (prompt + max output).
     """
     return estimate_prompt_tokens(request) + request.params.max_tokens
+
+
+SPACE_PIECE = "\u2581".encode()
+"""SentencePiece's visible space, as token texts spell it."""
+
+
+def vocabulary_digest(pieces: Iterable[bytes]) -> str:
+    """sha256 of every token's text in id order: equal digests, same tokenizer.
+
+    Spaces are spelled as SentencePiece's "▁": GGUF files store some whitespace tokens with
+    plain spaces, Hugging Face tokenizers with "▁", so llama.cpp and vLLM give one vocabulary
+    the same digest.
+    """
+    digest = hashlib.sha256()
+    for piece in pieces:
+        digest.update(piece.replace(b" ", SPACE_PIECE))
+        digest.update(b"\x00")
+    return digest.hexdigest()

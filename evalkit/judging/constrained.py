@@ -51,20 +51,21 @@ def _verdict_line(spec: JudgeSpec) -> tuple[str, int]:
     return f"{literal(prefix)} label", len(prefix) + longest
 
 
-def _aspects_rules(spec: JudgeSpec) -> tuple[list[str], int]:
+def _aspects_rule(spec: JudgeSpec) -> tuple[str, int]:
+    """The grammar of the aspects' JSON object and its longest length in characters."""
     parts, length = [], 2  # the braces
     for index, aspect in enumerate(spec.aspects):
         key = f'{", " if index else ""}"{aspect.name}": '
         values = [str(n) for n in range(aspect.minimum, aspect.maximum + 1)]
         parts.append(f"{literal(key)} {_alternatives(values)}")
         length += len(key) + max(len(v) for v in values)
-    return [f'root ::= "{{" {" ".join(parts)} "}}"'], length
+    return f'root ::= "{{" {" ".join(parts)} "}}"', length
 
 
 def longest_answer(spec: JudgeSpec) -> int:
     """Characters of the longest verdict the grammar allows, the rationale left out."""
     if spec.verdict.format == "aspects":
-        return _aspects_rules(spec)[1]
+        return _aspects_rule(spec)[1]
     if spec.verdict.format == "final_line":
         return _verdict_line(spec)[1]
     return max(len(code) for code in spec.label_order)
@@ -89,7 +90,7 @@ def verdict_grammar(spec: JudgeSpec, max_tokens: int) -> str:
 
     """
     if spec.verdict.format == "aspects":
-        return "\n".join(_aspects_rules(spec)[0]) + "\n"
+        return _aspects_rule(spec)[0] + "\n"
     label = f"label ::= {_alternatives(list(spec.label_order))}"
     if spec.verdict.format == "label":
         return f"root ::= label\n{label}\n"

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from evalkit.errors import ConfigError
 from evalkit.prompts.readers import RawFile, RawItem
 
 PromptFormat = Literal["auto", "native", "mt_bench", "alpaca_eval", "just_eval", "arena_hard"]
-FORMATS: tuple[PromptFormat, ...] = ("auto", "native", "mt_bench", "alpaca_eval", "just_eval", "arena_hard")
+FORMATS: tuple[PromptFormat, ...] = get_args(PromptFormat)
 
 
 def alpaca_eval_prompt_id(instruction: str) -> str:

@@ -180,6 +180,5 @@ def _draw_whisker(ax: Axes, pos: float, bar: Bar, gid: str) -> None:
 
 
 def _ink_on(color: str) -> str:
-    red, green, blue = to_rgb(color)
-    luminance = 0.2126 * red + 0.7152 * green + 0.0722 * blue
-    return "#0f172a" if luminance > 0.55 else "#ffffff"
+    """Dark or white text, whichever contrasts more with the segment's colour."""
+    return max((INTERVAL_COLOR, "#ffffff"), key=lambda ink: contrast_ratio(ink, color))

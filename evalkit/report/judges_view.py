@@ -10,16 +10,13 @@ from evalkit.report.agreement_view import AgreementTable
 from evalkit.report.humans_view import PairwiseAgreement
 from evalkit.runner.meta import RunRecords
 from evalkit.stats import JudgeDiagnostics, is_human, judge_diagnostics
-from evalkit.stats.diagnostics import self_preference_families, system_models_of
+from evalkit.stats.diagnostics import SELF_PREFERENCE_PREFIX, self_preference_families, system_models_of
 from evalkit.stats.position import PositionPreference, human_position_preference
 
 HIGH_FLIP_RATE = 0.2
 HIGH_UNPARSED_RATE = 0.05
 POSITION_BIAS_MARGIN = 0.15
 """First-position preference further than this from 50% is highlighted."""
-
-
-SELF_PREFERENCE_PREFIX = "possible self-preference"
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from evalkit.distributed.config import ExecutorConfig
 from evalkit.errors import ConfigError
 from evalkit.generators.base import Capabilities, SamplingParams
+from evalkit.prompts.importers import PromptFormat
 
 DEFAULT_OUTPUT_DIR = "reports"
 
@@ -112,7 +113,7 @@ class RunConfig(_Strict):
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.+-]+$")
     prompts: str
-    prompt_format: Literal["auto", "native", "mt_bench", "alpaca_eval", "just_eval", "arena_hard"] = "auto"
+    prompt_format: PromptFormat = "auto"
     limit: int | None = Field(None, ge=1)
     categories: tuple[str, ...] | None = None
     splits: tuple[str, ...] | None = None

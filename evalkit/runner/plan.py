@@ -83,9 +83,14 @@ class Planner:
         self.models: dict[tuple[str, str], ModelPlan] = {}
         self._stage = StagePlan("generate")
 
-    def plan(self) -> list[StagePlan]:
-        """One StagePlan per stage with items, with the estimate accumulated in ``self.meter``."""
-        prompts = load_prompts(self.config)
+    def plan(self, prompts: Sequence[Prompt] | None = None) -> list[StagePlan]:
+        """One StagePlan per stage with items, with the estimate accumulated in ``self.meter``.
+
+        Args:
+            prompts: The run's prompts, when the caller has loaded them already.
+
+        """
+        prompts = load_prompts(self.config) if prompts is None else list(prompts)
         generation = self._walk("generate", "responses", self._generation_items(prompts))
         pair_items, grade_items = self.pipeline.judge_items(prompts, self.known)
         pairwise = self._walk("pairwise", "judgments", pair_items)

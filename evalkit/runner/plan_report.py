@@ -18,6 +18,7 @@ from rich.table import Table
 
 from evalkit.analysis.shift_records import load_shift
 from evalkit.generators.api.support import keys_optional
+from evalkit.records import Prompt
 from evalkit.runner.config import RunConfig
 from evalkit.runner.meta import Execution
 from evalkit.runner.pipeline import Pipeline, load_prompts
@@ -56,8 +57,9 @@ def plan_run(config: RunConfig, *, use_cache: bool = True) -> RunPlan:
     with keys_optional():
         pipeline = Pipeline(config, use_cache=use_cache, show_progress=False)
     try:
+        prompts = load_prompts(config)
         planner = Planner(pipeline)
-        stages = planner.plan()
+        stages = planner.plan(prompts)
     finally:
         if pipeline.cache is not None:
             pipeline.cache.close()
@@ -69,7 +71,7 @@ def plan_run(config: RunConfig, *, use_cache: bool = True) -> RunPlan:
         models=tuple(planner.models.values()),
         total_usd=planner.meter.total_usd,
         unpriced=tuple(planner.meter.unpriced_models),
-        shift_passes=_shift_passes(config, pipeline),
+        shift_passes=_shift_passes(config, pipeline, prompts),
     )
 
 
@@ -82,12 +84,12 @@ def _missing_folders(path: Path) -> list[Path]:
     return missing
 
 
-def _shift_passes(config: RunConfig, pipeline: Pipeline) -> int | None:
+def _shift_passes(config: RunConfig, pipeline: Pipeline, prompts: Sequence[Prompt]) -> int | None:
     """One scoring pass per turn of each aligned answer not scored yet (failed answers included)."""
     settings = config.analyses.shift if config.analyses else None
     if settings is None:
         return None
-    turns = sum(len(p.turns) for p in load_prompts(config)) * config.samples
+    turns = sum(len(p.turns) for p in prompts) * config.samples
     done = {
         (a.prompt_id, a.sample, a.turn)
         for a in load_shift(pipeline.run_dir.path)

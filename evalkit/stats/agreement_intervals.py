@@ -28,6 +28,7 @@ from evalkit.stats.common import (
     draw_counts,
     identity_draws,
     percentile_columns,
+    percentile_interval,
 )
 from evalkit.stats.intervals import rate_interval
 from evalkit.stats.pairwise import Verdict
@@ -214,12 +215,9 @@ def _cell_stats(cell: _Cell, n_boot: int, confidence: float, seed: int) -> list[
 
     point = statistic(identity_draws(n_prompts))[0]
     samples = bootstrap(n_prompts, n_boot, seed, statistic)
-    intervals = _intervals(samples, len(measures), confidence)
-    intervals = [  # shares of agreeing items: the small-n-safe interval of every rate in the report
-        rate_interval(float(point[i]), samples[:, i], n_prompts, confidence)
-        if name in _SHARES and samples.size
-        else interval
-        for i, (name, interval) in enumerate(zip(measures, intervals, strict=True))
+    intervals = [
+        _measure_interval(name, float(point[i]), samples, i, n_prompts, confidence)
+        for i, name in enumerate(measures)
     ]
     total = table.sum(axis=0).reshape(1, k, k)
     counts = {name: len(cell.pairs.x) for name in measures}
@@ -262,43 +260,35 @@ def _intervals(samples: FloatArray, width: int, confidence: float) -> list[tuple
     return percentile_columns(samples, confidence)
 
 
+def _measure_interval(
+    name: str, point: float, samples: FloatArray, column: int, n_prompts: int, confidence: float
+) -> tuple[float, float]:
+    """Shares of agreeing items get the small-n-safe rate interval of every rate in the report."""
+    if samples.size == 0:
+        return (math.nan, math.nan)
+    if name in _SHARES:
+        return rate_interval(point, samples[:, column], n_prompts, confidence)
+    return percentile_interval(samples[:, column], confidence)
+
+
+def _raters(cell: _Cell) -> tuple[str, str, str, str, str, str]:
+    """The fields that name a cell in its rows: kind, scale, relation, both sources, group."""
+    pairs = cell.pairs
+    return (cell.kind, cell.scale, pairs.relation, pairs.source_x, pairs.source_y, cell.group)
+
+
 def _stat(
     cell: _Cell, measure: str, value: float, interval: tuple[float, float], n: int, n_prompts: int
 ) -> AgreementStat:
-    pairs = cell.pairs
-    return AgreementStat(
-        cell.kind,
-        cell.scale,
-        pairs.relation,
-        pairs.source_x,
-        pairs.source_y,
-        cell.group,
-        measure,
-        value,
-        interval[0],
-        interval[1],
-        n,
-        n_prompts,
-    )
+    return AgreementStat(*_raters(cell), measure, value, interval[0], interval[1], n, n_prompts)
 
 
 def _confusion(cell: _Cell) -> list[ConfusionCell]:
     table, _ = _per_prompt(cell)
     totals = table.sum(axis=0)
     k = len(cell.labels)
-    pairs = cell.pairs
     return [
-        ConfusionCell(
-            cell.kind,
-            cell.scale,
-            pairs.relation,
-            pairs.source_x,
-            pairs.source_y,
-            cell.group,
-            label_x,
-            label_y,
-            int(totals[i * k + j]),
-        )
+        ConfusionCell(*_raters(cell), label_x, label_y, int(totals[i * k + j]))
         for i, label_x in enumerate(cell.labels)
         for j, label_y in enumerate(cell.labels)
     ]

@@ -21,11 +21,8 @@ from scipy import sparse
 from scipy.special import expit
 
 from evalkit.stats.common import OUTCOME_SCORE, FloatArray, IntArray, cluster_index
+from evalkit.stats.logistic import newton_ascent
 from evalkit.stats.pairwise import Verdict
-
-_MAX_ITER = 100
-_MAX_HALVINGS = 30
-_TOLERANCE = 1e-10
 
 
 @dataclass(frozen=True)
@@ -109,17 +106,7 @@ def fit_pairs(
     n_rep, n_sys = successes.shape[0], len(table.systems)
     beta = np.zeros((n_rep, n_sys)) if start is None else np.broadcast_to(start, (n_rep, n_sys)).copy()
     fit = _Problem(table.low, table.high, n_sys, ridge)
-    current = fit.objective(successes, trials, beta)
-    active = np.ones(n_rep, dtype=bool)
-    for _ in range(_MAX_ITER):
-        rows = np.flatnonzero(active)
-        if rows.size == 0:
-            break
-        s, t, b = successes[rows], trials[rows], beta[rows]
-        step = fit.newton_step(s, t, b)
-        beta[rows], current[rows] = fit.damped(s, t, b, step, current[rows])
-        active[rows] = np.abs(step).max(axis=1) > _TOLERANCE * (1.0 + np.abs(beta[rows]).max(axis=1))
-    return beta
+    return newton_ascent(successes, trials, beta, fit.objective, fit.newton_step)
 
 
 @dataclass(frozen=True)
@@ -169,23 +156,3 @@ class _Problem:
         hessian = _floats(np.bincount(flat, values, n_rep * n * n)).reshape(n_rep, n, n)
         hessian[:, np.arange(n), np.arange(n)] += self.ridge
         return hessian
-
-    def damped(
-        self,
-        successes: FloatArray,
-        trials: FloatArray,
-        beta: FloatArray,
-        step: FloatArray,
-        current: FloatArray,
-    ) -> tuple[FloatArray, FloatArray]:
-        """Halve each replicate's step until the objective does not decrease."""
-        scale = np.ones(beta.shape[0])
-        for _ in range(_MAX_HALVINGS):
-            trial = beta + scale[:, None] * step
-            value = self.objective(successes, trials, trial)
-            worse = value < current - 1e-12 * (1.0 + np.abs(current))
-            if not worse.any():
-                return trial, value
-            scale = np.where(worse, scale / 2.0, scale)
-        keep = value >= current
-        return np.where(keep[:, None], trial, beta), np.where(keep, value, current)

@@ -222,10 +222,14 @@ def self_preference_families(
             for family, systems in found.items()}  # fmt: skip
 
 
+SELF_PREFERENCE_PREFIX = "possible self-preference"
+"""How a self-preference warning starts (the report lists those once per model family)."""
+
+
 def _self_preference(judgments: Sequence[Judgment], models: Mapping[str, set[str]]) -> list[str]:
     """One warning per model family the judge shares with judged systems, listing those systems."""
     return [
-        f"possible self-preference: the judge ({', '.join(specs)}) and "
+        f"{SELF_PREFERENCE_PREFIX}: the judge ({', '.join(specs)}) and "
         f"{'system' if len(systems) == 1 else 'systems'} {', '.join(map(repr, systems))} "
         f"are all {family} models"
         for family, (specs, systems) in self_preference_families(judgments, models).items()

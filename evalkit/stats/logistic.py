@@ -13,6 +13,9 @@ coefficients finite when the data separate perfectly (a system that wins every c
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 import numpy as np
 from scipy.special import expit
 
@@ -55,17 +58,43 @@ def fit_logistic(
     """
     n_rep, n_par = successes.shape[0], design.shape[1]
     beta = np.zeros((n_rep, n_par)) if start is None else np.broadcast_to(start, (n_rep, n_par)).copy()
-    current = log_likelihood(design, successes, trials, beta, ridge)
-    active = np.ones(n_rep, dtype=bool)
+    objective = partial(log_likelihood, design, ridge=ridge)
+    return newton_ascent(successes, trials, beta, objective, partial(_newton_step, design, ridge=ridge))
+
+
+Objective = Callable[[FloatArray, FloatArray, FloatArray], FloatArray]
+"""(successes, trials, beta) of some replicates -> their objective, or their Newton step."""
+
+
+def newton_ascent(
+    successes: FloatArray, trials: FloatArray, beta: FloatArray, objective: Objective, newton_step: Objective
+) -> FloatArray:
+    """Damped Newton ascent of every replicate from ``beta`` (updated in place and returned).
+
+    Replicates stop stepping once their step is below tolerance, so a warm start converges
+    most of them in one or two steps.
+
+    Args:
+        successes: (replicates, items) successes.
+        trials: (replicates, items) trials.
+        beta: (replicates, params) starting coefficients.
+        objective: A concave objective per replicate.
+        newton_step: Its Newton step per replicate.
+
+    Returns:
+        (replicates, params) fitted coefficients.
+
+    """
+    current = objective(successes, trials, beta)
+    active = np.ones(beta.shape[0], dtype=bool)
     for _ in range(_MAX_ITER):
         rows = np.flatnonzero(active)
         if rows.size == 0:
             break
-        step = _newton_step(design, successes[rows], trials[rows], beta[rows], ridge)
-        sub = (design, successes[rows], trials[rows], beta[rows])
-        new_beta, new_value = _damped(*sub, step, ridge, current[rows])
-        beta[rows], current[rows] = new_beta, new_value
-        active[rows] = np.abs(step).max(axis=1) > _TOLERANCE * (1.0 + np.abs(new_beta).max(axis=1))
+        s, t, b = successes[rows], trials[rows], beta[rows]
+        step = newton_step(s, t, b)
+        beta[rows], current[rows] = _damped(partial(objective, s, t), b, step, current[rows])
+        active[rows] = np.abs(step).max(axis=1) > _TOLERANCE * (1.0 + np.abs(beta[rows]).max(axis=1))
     return beta
 
 
@@ -81,19 +110,13 @@ def _newton_step(
 
 
 def _damped(
-    design: FloatArray,
-    successes: FloatArray,
-    trials: FloatArray,
-    beta: FloatArray,
-    step: FloatArray,
-    ridge: FloatArray,
-    current: FloatArray,
+    objective: Callable[[FloatArray], FloatArray], beta: FloatArray, step: FloatArray, current: FloatArray
 ) -> tuple[FloatArray, FloatArray]:
     """Halve each replicate's step until the objective does not decrease."""
     scale = np.ones(beta.shape[0])
     for _ in range(_MAX_HALVINGS):
         trial = beta + scale[:, None] * step
-        value = log_likelihood(design, successes, trials, trial, ridge)
+        value = objective(trial)
         worse = value < current - 1e-12 * (1.0 + np.abs(current))
         if not worse.any():
             return trial, value

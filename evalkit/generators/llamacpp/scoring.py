@@ -17,7 +17,6 @@ about 1e-6, below the float32 logits' own rounding).
 from __future__ import annotations
 
 import ctypes
-import hashlib
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -27,9 +26,7 @@ import numpy.typing as npt
 
 from evalkit.errors import GenerationError
 from evalkit.generators.llamacpp.engine import import_llama_cpp
-
-SPACE_PIECE = "\u2581".encode()
-"""SentencePiece's visible space, as token texts spell it."""
+from evalkit.generators.tokens import vocabulary_digest
 
 OUTPUTS_PER_DECODE = 64
 """Positions whose logits one decode call returns (bounds the logits buffer)."""
@@ -165,16 +162,13 @@ def _rank(logits: npt.NDArray[np.float32], targets: npt.NDArray[np.int64]) -> To
 def tokenizer_fingerprint(llama: Any) -> str:
     """A digest of the vocabulary (every token's text, in id order): equal digests, same tokenizer.
 
-    Spaces are spelled as SentencePiece's "▁" (GGUF files store some whitespace tokens with
-    plain spaces, Hugging Face tokenizers with "▁"), so other backends can compute the same digest.
+    The digest (``evalkit.generators.tokens.vocabulary_digest``) is the one vLLM computes too.
     """
     llama_cpp = import_llama_cpp()
     vocab = llama._model.vocab
-    digest = hashlib.sha256()
-    for token in range(int(llama.n_vocab())):
-        digest.update((llama_cpp.llama_vocab_get_text(vocab, token) or b"").replace(b" ", SPACE_PIECE))
-        digest.update(b"\x00")
-    return digest.hexdigest()
+    return vocabulary_digest(
+        llama_cpp.llama_vocab_get_text(vocab, token) or b"" for token in range(int(llama.n_vocab()))
+    )
 
 
 def token_piece(llama: Any, token_id: int) -> str:

@@ -9,8 +9,8 @@ choice), and the request generates a single token that is thrown away.
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from types import SimpleNamespace
 from typing import Any
 
@@ -18,6 +18,7 @@ import httpx
 
 from evalkit.errors import GenerationError
 from evalkit.generators.base import CompletionRequest, ScoredContinuation
+from evalkit.generators.tokens import vocabulary_digest
 from evalkit.generators.vllm.runtime import import_vllm
 
 PROMPT_LOGPROBS = 1
@@ -87,14 +88,10 @@ def vocabulary_fingerprint(tokenizer: Any) -> str:
     """sha256 of every token's text in id order, the digest the llama.cpp backend computes.
 
     Hugging Face and llama.cpp spell SentencePiece tokens the same way ("▁the", "<0x0A>") but
-    for whitespace runs, which GGUF files may store with plain spaces; both digests spell every
-    space "▁", so the same vocabulary gives the same digest in both backends.
+    for whitespace runs, which ``vocabulary_digest`` spells "▁" for both.
     """
-    digest = hashlib.sha256()
-    for piece in tokenizer.convert_ids_to_tokens(list(range(len(tokenizer)))):
-        digest.update(str(piece or "").replace(" ", "\u2581").encode("utf-8"))
-        digest.update(b"\x00")
-    return digest.hexdigest()
+    pieces = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
+    return vocabulary_digest(str(piece or "").encode("utf-8") for piece in pieces)
 
 
 async def score_on_server(
@@ -120,12 +117,16 @@ async def score_on_server(
             "model": model, "prompt": [*prompt_ids, *answer_ids], "max_tokens": 1, "temperature": 0.0,
             "prompt_logprobs": PROMPT_LOGPROBS,
         }  # fmt: skip
-        reply = await _post(client, f"{root}/v1/completions", body)
-    steps = [
-        None if step is None else {int(token): SimpleNamespace(**entry) for token, entry in step.items()}
-        for step in reply["choices"][0].get("prompt_logprobs") or ()
-    ]
-    texts = {token: str(entry.decoded_token or "") for step in steps if step for token, entry in step.items()}
+        url = f"{root}/v1/completions"
+        reply = await _post(client, url, body)
+    with _unexpected_reply(url):
+        steps = [
+            None if step is None else {int(token): SimpleNamespace(**entry) for token, entry in step.items()}
+            for step in reply["choices"][0].get("prompt_logprobs") or ()
+        ]
+        texts = {
+            token: str(entry.decoded_token or "") for step in steps if step for token, entry in step.items()
+        }
     return scored_continuation(prompt_ids, answer_ids, steps, lambda token: texts.get(token, ""))
 
 
@@ -137,8 +138,21 @@ def _prompt_body(request: CompletionRequest) -> dict[str, Any]:
 
 
 async def _tokenize(client: httpx.AsyncClient, root: str, model: str, body: dict[str, Any]) -> list[int]:
-    reply = await _post(client, f"{root}/tokenize", {"model": model, **body})
-    return [int(token) for token in reply["tokens"]]
+    url = f"{root}/tokenize"
+    reply = await _post(client, url, {"model": model, **body})
+    with _unexpected_reply(url):
+        return [int(token) for token in reply["tokens"]]
+
+
+@contextmanager
+def _unexpected_reply(url: str) -> Iterator[None]:
+    """A reply without the expected fields becomes a GenerationError (recorded per item, not a crash)."""
+    try:
+        yield
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+        raise GenerationError(
+            f"the vLLM server at {url} answered without the expected fields ({type(exc).__name__}: {exc})"
+        ) from exc
 
 
 async def _post(client: httpx.AsyncClient, url: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -150,5 +164,6 @@ async def _post(client: httpx.AsyncClient, url: str, body: dict[str, Any]) -> di
         raise GenerationError(
             f"the vLLM server refused {url} (HTTP {response.status_code}): {response.text[:300]}"
         )
-    reply: dict[str, Any] = response.json()
+    with _unexpected_reply(url):
+        reply: dict[str, Any] = response.json()
     return reply
