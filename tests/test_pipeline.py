@@ -34,6 +34,10 @@ def test_full_run_writes_every_record_and_the_report(config_path: Path) -> None:
     meta = json.loads((run.path / "run.json").read_text())
     assert meta["judges"][0]["source"] == "llm:lima-pairwise@fake/script"
     assert meta["versions"]["python"]
+    # The prompt set's version as loaded (here the file's content hash) is kept and shown on hover.
+    expected = evalkit.load_prompt_set(config_path.parent / "set.jsonl").version
+    assert meta["prompt_set_version"] == expected
+    assert f"(version {expected})" in (run.path / "report.html").read_text()
 
 
 def test_a_judge_that_always_picks_the_first_shown_gives_only_ties(config_path: Path) -> None:

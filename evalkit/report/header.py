@@ -58,6 +58,7 @@ class RunHeader:
     title: str
     name: str
     prompt_set: str
+    prompt_set_version: str
     n_prompts: int
     split_counts: tuple[tuple[str, int], ...]
     systems: tuple[SystemInfo, ...]
@@ -102,6 +103,7 @@ def build_header(records: RunRecords, title: str | None = None) -> RunHeader:
         title=title or f"evalkit report: {name}",
         name=name,
         prompt_set=meta.prompt_set or (meta.config.prompts if meta.config else ""),
+        prompt_set_version=meta.prompt_set_version,
         n_prompts=len(records.prompts),
         split_counts=tuple(Counter(prompt.split for prompt in records.prompts).items()),
         systems=_systems(meta, records),

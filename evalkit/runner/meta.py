@@ -142,7 +142,9 @@ class RunMeta(_Frozen):
     Attributes:
         format_version: Layout version of this file.
         name: The run's name.
-        prompt_set: The prompt set it used (a built-in name or a path).
+        prompt_set: The prompt set it used (a built-in or public name, or a path).
+        prompt_set_version: The set's version as loaded: a public set's repository@revision,
+            a declared version, or the file's content hash.
         config: The config as run (None for folders made by import or older tools).
         judges: Each configured judge as resolved.
         system_fingerprints: System name -> digest of its definition (backend, template, parameters).
@@ -164,6 +166,7 @@ class RunMeta(_Frozen):
     format_version: int = FORMAT_VERSION
     name: str = ""
     prompt_set: str = ""
+    prompt_set_version: str = ""
     config: RunConfig | None = None
     judges: tuple[ResolvedJudge, ...] = ()
     system_fingerprints: dict[str, str] = Field(default_factory=dict)

@@ -19,7 +19,7 @@ from evalkit.costs import CostMeter, PriceTable, budget_exceeded
 from evalkit.errors import BatchesPendingError, BudgetExceededError, ConfigError
 from evalkit.fingerprint import digest
 from evalkit.judging import PairwiseJudge
-from evalkit.prompts import load_prompt_set
+from evalkit.prompts import PromptSet, load_prompt_set
 from evalkit.records import Prompt, Response
 from evalkit.runner.backends import Backends
 from evalkit.runner.changes import describe_changes
@@ -66,13 +66,17 @@ def package_versions() -> dict[str, str]:
     return found
 
 
-def load_prompts(config: RunConfig) -> list[Prompt]:
-    """The run's prompts: a built-in set name or a path relative to the config file."""
+def load_chosen_prompts(config: RunConfig) -> PromptSet:
+    """The run's prompt set (a built-in or public name, or a path relative to the config), filtered."""
     candidate = config.resolve(config.prompts)
     source: str | Path = candidate if candidate.exists() else config.prompts
     prompt_set = load_prompt_set(source, format=config.prompt_format)
-    chosen = prompt_set.filter(limit=config.limit, categories=config.categories, splits=config.splits)
-    return list(chosen.prompts)
+    return prompt_set.filter(limit=config.limit, categories=config.categories, splits=config.splits)
+
+
+def load_prompts(config: RunConfig) -> list[Prompt]:
+    """The run's prompts, in file order."""
+    return list(load_chosen_prompts(config).prompts)
 
 
 class Pipeline:
@@ -140,14 +144,15 @@ class Pipeline:
     async def execute(self) -> RunDir:
         """Run all stages, resuming whatever an earlier run left; returns the run folder."""
         with self.run_dir.lock():
-            prompts = load_prompts(self.config)
+            chosen = load_chosen_prompts(self.config)
+            prompts = list(chosen.prompts)
             if not prompts:
                 raise ConfigError(
                     f"{self.config.prompts}: the prompt filters (limit, categories, splits) select no "
                     "prompt; widen them"
                 )
             previous = self.run_dir.read_meta()
-            meta = self.resolved_meta(previous)
+            meta = self.resolved_meta(previous).model_copy(update={"prompt_set_version": chosen.version})
             self.changes = describe_changes(previous, meta, self.run_dir.store("prompts").load(), prompts)
             self.run_dir.store("prompts").rewrite(prompts)
             self.run_dir.write_meta(meta)
