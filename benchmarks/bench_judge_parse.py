@@ -17,7 +17,7 @@ fixed non-answer. Judges' ``max_tokens`` is capped at ``--max-tokens`` in both m
 the run short on a CPU (it bounds the rationale of the rationale judges).
 
     python benchmarks/bench_judge_parse.py [--limit 6] [--max-tokens 40] [--answer-tokens 32]
-        [--mt-bench /work/shared/data/mt_bench]
+        [--mt-bench ../shared/data/mt_bench] [--no-before]
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ from evalkit.records import Prompt, Response
 from evalkit.system_templates import load_template
 
 MODEL = "local/gemma-3-270m"
+# The public data sits beside the checkout (../shared/data), as the tests expect it.
+SHARED_MT_BENCH = Path(__file__).resolve().parents[2] / "shared" / "data" / "mt_bench"
 NON_ANSWER = "I am not sure. Could you tell me more about what you need?"
 
 
@@ -139,9 +141,9 @@ async def main(args: argparse.Namespace) -> None:
     for spec in list_judges():
         for set_name, set_items in items.items():
             run_spec = capped(spec, args.max_tokens)
-            before = await measure(run_spec, False, judge_caller, set_items)
+            before = await measure(run_spec, False, judge_caller, set_items) if args.before else Tally()
             after = await measure(run_spec, True, judge_caller, set_items)
-            n = f"n={before.total}"
+            n = f"n={after.total}"
             print(f"{spec.name:<22}{set_name + ' ' + n:<16}{before.cell():>26}{after.cell():>26}", flush=True)
     print(f"total: {time.perf_counter() - started:.0f} s")
 
@@ -153,5 +155,11 @@ if __name__ == "__main__":
     parser.add_argument("--limit", type=int, default=6, help="prompts per set")
     parser.add_argument("--max-tokens", type=int, default=40, help="cap on the judges' max_tokens")
     parser.add_argument("--answer-tokens", type=int, default=32, help="tokens per answer turn")
-    parser.add_argument("--mt-bench", type=Path, default=Path("/work/shared/data/mt_bench"))
+    parser.add_argument("--mt-bench", type=Path, default=SHARED_MT_BENCH, help="MT-Bench data folder")
+    parser.add_argument(
+        "--no-before",
+        dest="before",
+        action="store_false",
+        help="measure only the constrained verdicts (a larger --limit in the same time)",
+    )
     asyncio.run(main(parser.parse_args()))
