@@ -54,6 +54,9 @@ def test_ctrl_c_exits_130_with_a_message(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # A test runner started in the background (nohup, `&` without job control) has SIGINT
+        # ignored, and children inherit that; give the CLI the terminal's default, as a user has.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     prompts_file = tmp_path / "reports" / "x" / "prompts.jsonl"
     deadline = time.monotonic() + 60
